@@ -1,0 +1,75 @@
+"""create_app(settings) -> Starlette: routes, middleware, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+
+from citizenvoice import db as database
+from citizenvoice.auth import ABSOLUTE_TIMEOUT
+from citizenvoice.errors import exception_handlers
+from citizenvoice.security import SecurityHeadersMiddleware
+from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.staticfiles import CachedStaticFiles
+from citizenvoice.templating import STATIC_DIR, StaticFiles, build_environment
+from citizenvoice.views import account, admin, editor, moderate, public, submit
+
+
+def app_routes() -> list[BaseRoute]:
+    return [
+        *public.routes,
+        *submit.routes,
+        *account.routes,
+        *moderate.routes,
+        *editor.routes,
+        *admin.routes,
+        Mount("/static", app=CachedStaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
+    settings = (settings or Settings.from_env()).resolved()
+    secret_key = ensure_secret_key(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate:
+            database.migrate(settings.db_path)
+        db = database.Database(settings.db_path, readers=settings.reader_connections)
+        await db.open()
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, https=settings.https),
+        Middleware(GZipMiddleware, minimum_size=800),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key,
+            session_cookie="cv_session",
+            max_age=ABSOLUTE_TIMEOUT,
+            same_site="lax",
+            https_only=settings.https,
+        ),
+    ]
+    app = Starlette(
+        routes=app_routes(),
+        middleware=middleware,
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
+    app.state.static = StaticFiles()
+    app.state.templates = build_environment(settings, app.state.static)
+    return app

@@ -1,0 +1,171 @@
+"""The ``citizenvoice`` command: serve, migrate, user, and the commands other modules register."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from citizenvoice import auth
+from citizenvoice import db as database
+from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.store import users as user_store
+
+Command = Callable[[argparse.Namespace, Settings], int]
+_COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register a sub-command; modules that own an idea (backup, demo, purge…) add their own."""
+
+    def register(func: Command) -> Command:
+        _COMMANDS[name] = (func, arguments, help)
+        return func
+
+    return register
+
+
+def run_async(settings: Settings, work: Callable[[database.Database], Any]) -> Any:
+    """Run ``work(db)`` against a migrated, open database."""
+
+    async def main() -> Any:
+        database.migrate(settings.db_path)
+        db = database.Database(settings.db_path, readers=1)
+        await db.open()
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--log-level", default="info")
+
+
+@command("serve", "serve the site with uvicorn", _serve_args)
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    # Done once here, before workers start, so they neither race to migrate nor to create the key.
+    database.migrate(settings.db_path)
+    ensure_secret_key(settings)
+    uvicorn.run(
+        "citizenvoice.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+        access_log=False,
+    )
+    return 0
+
+
+@command("migrate", "apply pending database migrations")
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    applied = database.migrate(settings.db_path)
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def _user_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="user_command", required=True)
+    add = sub.add_parser("add", help="add a staff user")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", choices=auth.ROLES, required=True)
+    add.add_argument("--display-name", default="")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    disable = sub.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("name")
+    sub.add_parser("list", help="list users")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("密码 / password: ")
+    if first != getpass.getpass("再次输入 / again: "):
+        raise SystemExit("两次输入的密码不一致 / passwords differ")
+    return first
+
+
+@command("user", "manage staff users", _user_args)
+def user(args: argparse.Namespace, settings: Settings) -> int:
+    if args.user_command == "add":
+        password = _read_password(args.password_stdin)
+        try:
+            password_hash = auth.hash_password(password)
+        except auth.PasswordTooShort as exc:
+            print(exc, file=sys.stderr)
+            return 2
+
+        async def add(db: database.Database) -> int:
+            async with db.read() as conn:
+                if await user_store.get_by_username(conn, args.name):
+                    print(f"用户已存在 / user exists: {args.name}", file=sys.stderr)
+                    return 1
+            async with db.write() as conn:
+                await user_store.create_user(conn, args.name, password_hash, set(args.role), args.display_name)
+            print(f"added {args.name} ({', '.join(sorted(set(args.role)))})")
+            return 0
+
+        return run_async(settings, add)
+    if args.user_command == "disable":
+
+        async def disable(db: database.Database) -> int:
+            async with db.write() as conn:
+                record = await user_store.get_by_username(conn, args.name)
+                if record is None:
+                    print(f"no such user: {args.name}", file=sys.stderr)
+                    return 1
+                await user_store.set_disabled(conn, record.user.id, True)
+            print(f"disabled {args.name}")
+            return 0
+
+        return run_async(settings, disable)
+
+    async def list_all(db: database.Database) -> int:
+        async with db.read() as conn:
+            for u in await user_store.list_users(conn):
+                state = "disabled" if u.disabled else "active"
+                print(f"{u.username}\t{','.join(sorted(u.roles))}\t{state}")
+        return 0
+
+    return run_async(settings, list_all)
+
+
+def _load_command_modules() -> None:
+    # Imported for their @command registrations; each module owns its own commands.
+    import importlib
+
+    for name in ("citizenvoice.demo", "citizenvoice.operations", "citizenvoice.moderation"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_command_modules()
+    parser = argparse.ArgumentParser(prog="citizenvoice", description="写给下一个五年 — CitizenVoice")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, arguments, help_text) in sorted(_COMMANDS.items()):
+        arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    return _COMMANDS[args.command][0](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

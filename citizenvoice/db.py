@@ -1,0 +1,187 @@
+"""SQLite connections: one funnelled writer, a small pool of readers, and the migrations runner.
+
+SQLite allows one writer at a time. Inside a process every write transaction goes through one
+connection behind an ``asyncio.Lock``; across worker processes ``BEGIN IMMEDIATE`` takes the write
+lock up front and ``busy_timeout`` makes the other process wait for it instead of failing, so no
+request ever sees "database is locked".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    name: str
+    sql: str
+
+
+def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"migration file name not numbered: {path.name}")
+        found.append(Migration(match.group(1), path.stem, path.read_text(encoding="utf-8")))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError("two migration files share a number")
+    return found
+
+
+def _connect_sync(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def applied_versions(conn: sqlite3.Connection) -> set[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')))"
+    )
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def migrate(path: Path, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction. Returns names applied."""
+    conn = _connect_sync(path)
+    applied: list[str] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # one migrating process at a time
+        done = applied_versions(conn)
+        conn.execute("COMMIT")
+        for migration in available_migrations(directory):
+            if migration.version in done:
+                continue
+            _apply(conn, migration)
+            applied.append(migration.name)
+    finally:
+        conn.close()
+    return applied
+
+
+def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
+    # executescript would COMMIT on its own; wrapping the script keeps each migration atomic.
+    script = (
+        "BEGIN IMMEDIATE;\n"
+        + migration.sql
+        + "\n;INSERT INTO schema_migrations (version, name) VALUES ("
+        + f"'{migration.version}', '{migration.name}');\nCOMMIT;"
+    )
+    try:
+        if migration.version in applied_versions(conn):
+            return  # another process applied it meanwhile
+        conn.executescript(script)
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise MigrationError(f"{migration.name}: {exc}") from exc
+
+
+def pending_migrations(path: Path, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    conn = _connect_sync(path)
+    try:
+        done = applied_versions(conn)
+    finally:
+        conn.close()
+    return [m.name for m in available_migrations(directory) if m.version not in done]
+
+
+async def _open(path: Path, *, readonly: bool) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in PRAGMAS:
+        if readonly and pragma.startswith("PRAGMA journal_mode"):
+            continue  # the writer already set WAL; it is persistent in the file
+        await conn.execute(pragma)
+    if readonly:
+        await conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+class Database:
+    """The app's handle on SQLite: ``async with db.write() as conn`` and ``async with db.read() as conn``."""
+
+    def __init__(self, path: Path, readers: int = 4) -> None:
+        self.path = path
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    async def open(self) -> None:
+        self._writer = await _open(self.path, readonly=False)
+        for _ in range(self._reader_count):
+            reader = await _open(self.path, readonly=True)
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for conn in [self._writer, *self._all_readers]:
+            if conn is not None:
+                await conn.close()
+        self._writer = None
+        self._all_readers.clear()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        assert self._writer is not None, "database not open"
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection; wrap several queries in ``BEGIN`` yourself if they must agree."""
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            self._readers.put_nowait(conn)
+
+    async def is_healthy(self) -> bool:
+        async with self.read() as conn:
+            async with conn.execute("SELECT count(*) FROM schema_migrations") as cur:
+                row = await cur.fetchone()
+        return bool(row and row[0] > 0)

@@ -1,0 +1,25 @@
+"""Who staff are: the roles and the signed-in user as the rest of the app sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("admin", "moderator", "editor")
+ROLE_LABELS = {"admin": "管理员", "moderator": "审核员", "editor": "编辑"}
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    disabled: bool
+    session_epoch: int
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+    def has(self, *roles: str) -> bool:
+        return "admin" in self.roles or bool(self.roles & set(roles))

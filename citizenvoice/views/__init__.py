@@ -1,0 +1,1 @@
+"""Thin request handlers, one module per audience: parse the request, call domain code, render."""

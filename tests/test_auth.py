@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import time
+
+from conftest import PASSWORD, add_user, csrf_from, login
+
+from citizenvoice import auth
+
+
+def test_login_redirects_with_303_and_sets_httponly_lax_cookie(client):
+    add_user(client, "wang", "moderator")
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": "wang", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/moderate"
+    cookie = response.headers["set-cookie"].lower()
+    assert "cv_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_wrong_password_gets_generic_message_and_is_recorded(client):
+    add_user(client, "wang", "moderator")
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": "wang", "password": "wrong-password", "csrf_token": token})
+    assert response.status_code == 400
+    assert auth.LOGIN_FAILED_MESSAGE in response.text
+    assert 'value="wang"' in response.text
+
+
+def test_login_without_csrf_is_refused(client):
+    add_user(client, "wang", "moderator")
+    client.get("/login")
+    response = client.post("/login", data={"username": "wang", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_throttled_after_five_failures_even_with_right_password(client):
+    add_user(client, "li", "editor")
+    token = csrf_from(client.get("/login").text)
+    for _ in range(5):
+        client.post("/login", data={"username": "li", "password": "nope-nope-nope", "csrf_token": token})
+    response = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 400 and auth.LOGIN_FAILED_MESSAGE in response.text
+
+
+def test_session_is_replaced_on_login_and_cleared_on_logout(client):
+    add_user(client, "zhao", "editor")
+    token = csrf_from(client.get("/login").text)
+    login(client, "zhao")
+    first = client.cookies.get("cv_session")
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    login(client, "zhao")
+    assert client.cookies.get("cv_session") != first
+
+
+def test_password_minimum_length():
+    try:
+        auth.hash_password("short")
+    except auth.PasswordTooShort as exc:
+        assert "10" in str(exc)
+    else:
+        raise AssertionError("short password accepted")
+
+
+def test_idle_session_expires_after_eight_hours(client, monkeypatch):
+    add_user(client, "sun", "moderator")
+    login(client, "sun")
+    assert client.get("/login").status_code == 303  # signed in: sent on to the staff area
+    real_time = time.time
+    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.IDLE_TIMEOUT + 5)
+    assert client.get("/login").status_code == 200  # the login form again
+
+
+def test_disabled_user_is_signed_out_at_once(client):
+    from citizenvoice.store import users as user_store
+
+    user_id = add_user(client, "qian", "moderator")
+    login(client, "qian")
+    assert client.get("/login").status_code == 303
+
+    async def disable() -> None:
+        async with client.app.state.db.write() as conn:
+            await user_store.set_disabled(conn, user_id, True)
+
+    client.portal.call(disable)
+    assert client.get("/login").status_code == 200

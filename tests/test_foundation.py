@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import os
+import stat
+import sqlite3
+
+from starlette.testclient import TestClient
+
+from citizenvoice import db as database
+from citizenvoice.app import create_app
+from citizenvoice.settings import Settings, SettingsError
+
+
+def test_healthz_reports_migrated_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_migrate_twice_is_a_no_op(tmp_path):
+    path = tmp_path / "cv.db"
+    first = database.migrate(path)
+    assert first and first[0].startswith("0001")
+    assert database.migrate(path) == []
+    conn = sqlite3.connect(path)
+    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert len(versions) == len(set(versions)) == len(first)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_directions_seeded_under_four_pillars(tmp_path):
+    path = tmp_path / "cv.db"
+    database.migrate(path)
+    rows = sqlite3.connect(path).execute("SELECT name, pillar FROM directions").fetchall()
+    names = {r[0] for r in rows}
+    assert {"营商环境（最佳口碑）", "银发经济先行区", "民生福祉", "生态宜居"} <= names
+    assert len(rows) == 12
+    assert {r[1] for r in rows} == {"industry", "innovation", "opening", "livelihood"}
+
+
+def test_generated_secret_key_is_private_and_stable(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d").resolved()
+    app = create_app(settings)
+    key_file = tmp_path / "d" / "secret_key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert create_app(settings).state.secret_key == app.state.secret_key
+
+
+def test_settings_read_from_environment_with_clear_errors(tmp_path):
+    env = {"CITIZENVOICE_DATA_DIR": str(tmp_path), "CITIZENVOICE_PAPER_NAME": "海滨晚报", "CITIZENVOICE_HTTPS": "yes"}
+    settings = Settings.from_env(env)
+    assert settings.paper_name == "海滨晚报" and settings.https is True
+    assert settings.db_path == tmp_path / "citizenvoice.db"
+    try:
+        Settings.from_env({"CITIZENVOICE_HTTPS": "maybe"})
+    except SettingsError as exc:
+        assert "CITIZENVOICE_HTTPS" in str(exc)
+    else:
+        raise AssertionError("bad boolean accepted")
+
+
+def test_home_lists_every_direction_and_column_title(client):
+    html = client.get("/").text
+    assert "写给下一个五年" in html
+    for name in ("港口型国家物流枢纽", "乡村全面振兴", "生态宜居"):
+        assert name in html
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/", "/healthz", "/no-such-page", "/login"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "'unsafe-inline'" not in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"]
+        assert headers["permissions-policy"]
+
+
+def test_not_found_page_is_friendly_chinese(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.text and "Traceback" not in response.text
+
+
+def test_static_files_have_content_hashed_urls(client):
+    html = client.get("/").text
+    href = html.split('href="/static/css/site.css?v=')[1].split('"')[0]
+    response = client.get(f"/static/css/site.css?v={href}")
+    assert response.status_code == 200
+    assert "immutable" in response.headers["cache-control"]
+
+
+def test_hsts_only_over_https(tmp_path):
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 40, https=True).resolved()
+    with TestClient(create_app(settings)) as https_client:
+        assert "max-age" in https_client.get("/").headers["strict-transport-security"]
