@@ -14,17 +14,20 @@ from starlette.routing import BaseRoute, Mount
 from citizenvoice import db as database
 from citizenvoice.auth import ABSOLUTE_TIMEOUT
 from citizenvoice.errors import exception_handlers
+from citizenvoice.logs import RequestLogMiddleware
 from citizenvoice.security import SecurityHeadersMiddleware
 from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.sitesettings import SiteSettingsMiddleware
 from citizenvoice.staticfiles import CachedStaticFiles
 from citizenvoice.templating import STATIC_DIR, StaticFiles, build_environment
-from citizenvoice.views import account, admin, editor, moderate, public, submit
+from citizenvoice.views import account, admin, editor, moderate, privacy, public, submit
 
 
 def app_routes() -> list[BaseRoute]:
     return [
         *public.routes,
         *submit.routes,
+        *privacy.routes,
         *account.routes,
         *moderate.routes,
         *editor.routes,
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await db.close()
 
     middleware = [
+        Middleware(RequestLogMiddleware),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
         Middleware(GZipMiddleware, minimum_size=800),
         Middleware(
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             same_site="lax",
             https_only=settings.https,
         ),
+        Middleware(SiteSettingsMiddleware),
     ]
     app = Starlette(
         routes=app_routes(),

@@ -54,6 +54,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from citizenvoice import logs
+
+    logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key.
     database.migrate(settings.db_path)
     ensure_secret_key(settings)
@@ -67,6 +70,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         timeout_graceful_shutdown=20,
         access_log=False,
+        log_config=logs.uvicorn_log_config(settings.log_level),
     )
     return 0
 

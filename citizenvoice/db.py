@@ -28,6 +28,8 @@ PRAGMAS = (
     f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
+    # Erased personal data must not linger in the file's free pages.
+    "PRAGMA secure_delete=ON",
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from citizenvoice.auth import USER_SCOPE_KEY
 from citizenvoice.essays import AUTHOR_ROLES, PILLARS, ROLE_GROUP_LABELS, STATUS_LABELS
 from citizenvoice.security import CSRF_FIELD, csrf_token
 from citizenvoice.settings import Settings
+from citizenvoice.sitesettings import site_settings
 from citizenvoice.staff import ROLE_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,10 @@ class StaticFiles:
         return f"/static/{path}?v={digest}"
 
 
+# Stored times are UTC; readers, authors and staff are all in China (UTC+8, no daylight saving).
+DISPLAY_TZ = timezone(timedelta(hours=8), "北京时间")
+
+
 def format_datetime(value: str | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
     if not value:
         return ""
@@ -48,6 +53,8 @@ def format_datetime(value: str | None, fmt: str = "%Y年%m月%d日 %H:%M") -> st
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(DISPLAY_TZ)
     return moment.strftime(fmt)
 
 
@@ -93,6 +100,8 @@ def render(
 ) -> HTMLResponse:
     env: Environment = request.app.state.templates
     page = env.get_template(template).render(
-        request=request, user=request.scope.get(USER_SCOPE_KEY), **(context or {})
+        request=request,
+        user=request.scope.get(USER_SCOPE_KEY),
+        **{"settings": site_settings(request), **(context or {})},
     )
     return HTMLResponse(page, status_code=status_code, headers=headers)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import PASSWORD, add_user, csrf_from, login
+from support import PASSWORD, add_user, csrf_from, login
 
 from citizenvoice import auth
 

@@ -1,0 +1,98 @@
+"""Helpers shared by the tests (imported as `support`; conftest.py holds only fixtures)."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+from citizenvoice import auth
+from citizenvoice.store import users as user_store
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no csrf_token field"
+    return match.group(1)
+
+
+def add_user(client: TestClient, username: str, *roles: str, password: str = PASSWORD) -> int:
+    async def create() -> int:
+        async with client.app.state.db.write() as conn:
+            return await user_store.create_user(conn, username, auth.hash_password(password), set(roles))
+
+    return client.portal.call(create)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    token = csrf_from(client.get("/login").text)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 303, response.text
+
+
+SAMPLE_BODY = (
+    "清晨六点，港区的吊机已经亮起了灯。我在这座城市生活了三十年，看着码头从几条泊位长成今天的模样。"
+    "下一个五年，我希望家门口的公园多一些树荫，老人散步的路平一些，孩子上学的路安全一些。\n\n"
+    "作为社区的一名志愿者，我准备做三件事：帮楼里的老人学会用手机挂号，和邻居们一起把小区的角落种上花，"
+    "每个月组织一次河边的清洁活动。我相信，城市的变化就藏在这些小事里，每个人伸一把手，日子就会更好。\n\n"
+    "写给下一个五年：愿我们的城市更开放、更温暖，也愿每一个普通人的期待都被听见。"
+)
+
+
+def create_essay(
+    client: TestClient,
+    *,
+    status: str = "pending",
+    headline: str = "港口的灯光照亮回家的路",
+    body: str = SAMPLE_BODY,
+    direction: str = "wellbeing",
+    author_role: str = "resident",
+    author_name: str = "李春梅",
+    affiliation: str = "",
+    byline_mode: str = "full",
+    phone: str = "13812345678",
+    email: str = "",
+    consent_print: bool = True,
+    photo_path: str | None = None,
+) -> tuple[int, str]:
+    """Store an essay directly (not through the form) and bring it to ``status``; returns (id, token)."""
+    import secrets
+
+    from citizenvoice import lifecycle
+    from citizenvoice.essays import Action, Actor, new_tracking_code
+    from citizenvoice.store import directions as direction_store
+    from citizenvoice.store import essays as essay_store
+
+    token = secrets.token_urlsafe(24)
+    city = client.app.state.settings.city
+
+    async def make() -> int:
+        async with client.app.state.db.write() as conn:
+            target = await direction_store.get_by_slug(conn, direction)
+            assert target is not None, direction
+            new = essay_store.NewEssay(
+                direction_id=target.id, headline=headline, body=body, author_role=author_role,
+                author_name=author_name, affiliation=affiliation, byline_mode=byline_mode, phone=phone,
+                email=email, photo_path=photo_path, consent_print=consent_print,
+            )
+            essay_id = await essay_store.insert_essay(
+                conn, new, tracking_code=new_tracking_code(), token=token, submit_ip="127.0.0.1"
+            )
+            moderator = lifecycle.ActorRef(Actor.MODERATOR, None)
+            steps = {
+                "pending": [],
+                "published": [Action.APPROVE],
+                "rejected": [Action.REJECT],
+                "needs_revision": [Action.REVISE],
+                "unpublished": [Action.APPROVE, Action.UNPUBLISH],
+                "withdrawn": [Action.WITHDRAW],
+            }[status]
+            for action in steps:
+                actor = lifecycle.AUTHOR if action == Action.WITHDRAW else moderator
+                await lifecycle.transition(conn, essay_id, action, actor, city=city, reason="测试", note="测试")
+            return essay_id
+
+    return client.portal.call(make), token

@@ -1,0 +1,237 @@
+"""backup / restore / check / purge, run the way an operator runs them: through the command line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from citizenvoice import cli, operations
+from citizenvoice import db as database
+from citizenvoice.settings import Settings
+
+PHONE = "13812345678"
+
+
+def make_settings(root: Path) -> Settings:
+    return Settings(data_dir=root, secret_key="k" * 40).resolved()
+
+
+def run_cli(monkeypatch, settings: Settings, *argv: str) -> int:
+    monkeypatch.setenv("CITIZENVOICE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CITIZENVOICE_SECRET_KEY", "k" * 40)
+    return cli.main(list(argv))
+
+
+def insert_essay(conn: sqlite3.Connection, n: int, photo: str | None = None) -> None:
+    """One essay as the app writes it: the essay, its first revision and its event in one transaction."""
+    with conn:
+        cur = conn.execute(
+            "INSERT INTO essays (tracking_code, token_hash, status, direction_id, headline, body, author_role,"
+            " author_name, byline_mode, phone, photo_path, submitted_at, updated_at)"
+            " VALUES (?, ?, 'pending', 1, ?, ?, 'resident', '市民', 'full', ?, ?, '2026-01-01T00:00:00Z',"
+            " '2026-01-01T00:00:00Z')",
+            (f"CV-{n:09d}", f"hash-{n}", f"标题{n}", "正文。" * 200, PHONE, photo),
+        )
+        essay_id = cur.lastrowid
+        conn.execute(
+            "INSERT INTO essay_revisions (essay_id, number, headline, body, actor_kind, created_at)"
+            " VALUES (?, 1, ?, ?, 'author', '2026-01-01T00:00:00Z')",
+            (essay_id, f"标题{n}", "正文。" * 200),
+        )
+        conn.execute(
+            "INSERT INTO essay_events (essay_id, action, to_status, actor_kind, created_at)"
+            " VALUES (?, 'submit', 'pending', 'author', '2026-01-01T00:00:00Z')",
+            (essay_id,),
+        )
+
+
+def connect(settings: Settings) -> sqlite3.Connection:
+    conn = sqlite3.connect(settings.db_path, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return conn
+
+
+@pytest.fixture
+def live(tmp_path) -> Settings:
+    settings = make_settings(tmp_path / "live")
+    database.migrate(settings.db_path)
+    conn = connect(settings)
+    for n in range(3):
+        photo = f"photos/p{n}.jpg"
+        (settings.media_path / "photos").mkdir(parents=True, exist_ok=True)
+        (settings.media_path / photo).write_bytes(b"jpeg %d" % n)
+        insert_essay(conn, n, photo)
+    conn.close()
+    return settings
+
+
+def consistency(db_path: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        essays = conn.execute("SELECT count(*) FROM essays").fetchone()[0]
+        # every committed essay arrived with exactly its revision and its event: no torn transaction
+        torn = conn.execute(
+            "SELECT count(*) FROM essays e WHERE (SELECT count(*) FROM essay_revisions r WHERE r.essay_id = e.id) != 1"
+            " OR (SELECT count(*) FROM essay_events v WHERE v.essay_id = e.id) != 1"
+        ).fetchone()[0]
+        revisions = conn.execute("SELECT count(*) FROM essay_revisions").fetchone()[0]
+        return {"essays": essays, "torn": torn, "revisions": revisions}
+    finally:
+        conn.close()
+
+
+def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, tmp_path, monkeypatch):
+    conn = connect(live)
+    for n in range(3, 1500):  # enough pages that the copy is not instantaneous
+        insert_essay(conn, n)
+    conn.close()
+    busy, backup_started, stop = threading.Event(), threading.Event(), threading.Event()
+    after_backup_started = [0]
+
+    def writer() -> None:
+        wconn = connect(live)
+        n = 100_000
+        while not (stop.is_set() and after_backup_started[0] >= 3):
+            insert_essay(wconn, n)
+            n += 1
+            if n == 100_020:
+                busy.set()
+            if backup_started.is_set():
+                after_backup_started[0] += 1
+        wconn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        busy.wait()
+        backup_started.set()
+        assert run_cli(monkeypatch, live, "backup", str(tmp_path / "nightly")) == 0
+    finally:
+        stop.set()
+        thread.join()
+
+    restored = make_settings(tmp_path / "restored")
+    assert run_cli(monkeypatch, restored, "restore", str(tmp_path / "nightly")) == 0
+    state = consistency(restored.db_path)
+    assert state["torn"] == 0 and state["essays"] == state["revisions"]
+    assert 1500 + 20 <= state["essays"] < consistency(live.db_path)["essays"]
+    manifest = operations.verify_backup(tmp_path / "nightly")
+    assert manifest["table_counts"]["essays"] == state["essays"]
+    assert (restored.media_path / "photos/p1.jpg").read_bytes() == b"jpeg 1"
+    assert run_cli(monkeypatch, restored, "check") == 0
+
+
+def test_tar_gz_backup_holds_database_media_and_manifest(live, tmp_path, monkeypatch, capsys):
+    target = tmp_path / "backups" / "cv.tar.gz"
+    assert run_cli(monkeypatch, live, "backup", str(target)) == 0
+    with tarfile.open(target) as tar:
+        names = set(tar.getnames())
+    assert {"citizenvoice.db", "manifest.json", "media/photos/p0.jpg"} <= names
+    assert "3 essays, 3 media files" in capsys.readouterr().out
+    assert run_cli(monkeypatch, live, "backup", str(target)) == 1  # never overwrites a backup
+
+    restored = make_settings(tmp_path / "restored")
+    assert run_cli(monkeypatch, restored, "restore", str(target)) == 0
+    assert consistency(restored.db_path)["essays"] == 3
+    assert (restored.media_path / "photos/p2.jpg").read_bytes() == b"jpeg 2"
+
+
+def test_restore_refuses_to_overwrite_a_database_with_content(live, tmp_path, monkeypatch, capsys):
+    assert run_cli(monkeypatch, live, "backup", str(tmp_path / "b1")) == 0
+    conn = connect(live)
+    insert_essay(conn, 99)
+    conn.close()
+    (live.media_path / "photos" / "new.jpg").write_bytes(b"new")
+
+    assert run_cli(monkeypatch, live, "restore", str(tmp_path / "b1")) == 2
+    assert "--force" in capsys.readouterr().err
+    assert consistency(live.db_path)["essays"] == 4  # untouched
+
+    assert run_cli(monkeypatch, live, "restore", str(tmp_path / "b1"), "--force") == 0
+    assert consistency(live.db_path)["essays"] == 3
+    assert not (live.media_path / "photos" / "new.jpg").exists()
+    moved = [p for p in live.data_dir.iterdir() if p.name.startswith("media.before-restore-")]
+    assert len(moved) == 1 and (moved[0] / "photos" / "new.jpg").read_bytes() == b"new"
+
+
+def test_restore_rejects_a_tampered_backup(live, tmp_path, monkeypatch, capsys):
+    assert run_cli(monkeypatch, live, "backup", str(tmp_path / "b")) == 0
+    with (tmp_path / "b" / "citizenvoice.db").open("r+b") as f:
+        f.seek(5000)
+        f.write(b"garbage")
+    restored = make_settings(tmp_path / "restored")
+    assert run_cli(monkeypatch, restored, "restore", str(tmp_path / "b")) == 2
+    assert "checksum" in capsys.readouterr().err
+    assert not restored.db_path.exists()
+
+
+def test_check_reports_orphaned_media_and_missing_migrations(live, monkeypatch, capsys):
+    assert run_cli(monkeypatch, live, "check") == 0
+    assert "all checks passed" in capsys.readouterr().out
+
+    (live.media_path / "photos" / "forgotten.jpg").write_bytes(b"x")
+    (live.media_path / "photos" / "p0.jpg").unlink()
+    assert run_cli(monkeypatch, live, "check") == 1
+    out = capsys.readouterr().out
+    assert "orphaned media file (no essay refers to it): photos/forgotten.jpg" in out
+    assert "photo missing from media: photos/p0.jpg" in out
+
+    (live.media_path / "photos" / "forgotten.jpg").unlink()
+    (live.media_path / "photos" / "p0.jpg").write_bytes(b"jpeg 0")
+    conn = sqlite3.connect(live.db_path)
+    with conn:
+        conn.execute("DELETE FROM schema_migrations WHERE name = '0006_admin'")
+    conn.close()
+    assert run_cli(monkeypatch, live, "check") == 1
+    assert "migration not applied: 0006_admin" in capsys.readouterr().out
+
+
+def test_check_without_a_database_fails(tmp_path, monkeypatch, capsys):
+    assert run_cli(monkeypatch, make_settings(tmp_path / "empty"), "check") == 1
+    assert "no database" in capsys.readouterr().out
+
+
+def test_purge_command_is_safe_to_repeat(live, monkeypatch, capsys):
+    conn = connect(live)
+    with conn:
+        conn.execute("UPDATE essays SET status = 'rejected' WHERE id = 1")
+    conn.close()
+    assert run_cli(monkeypatch, live, "purge") == 0
+    assert "essays erased: 1" in capsys.readouterr().out  # 2026-01-01 is past the 30-day rule
+    conn = sqlite3.connect(live.db_path)
+    assert conn.execute("SELECT phone, photo_path FROM essays WHERE id = 1").fetchone() == (None, None)
+    assert conn.execute("SELECT phone FROM essays WHERE id = 2").fetchone() == (PHONE,)
+    conn.close()
+    assert not (live.media_path / "photos" / "p0.jpg").exists()
+    assert run_cli(monkeypatch, live, "purge") == 0
+    assert "essays erased: 0, photos deleted: 0" in capsys.readouterr().out
+    wal = live.db_path.with_name(live.db_path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # no old page images of erased data left in it
+
+
+def test_export_and_erase_by_tracking_code_for_a_verified_request(live, monkeypatch, capsys):
+    conn = connect(live)
+    with conn:
+        conn.execute("UPDATE essays SET tracking_code = 'CV-AB3D-EF7H', email = 'a@example.cn' WHERE id = 1")
+    conn.close()
+    assert run_cli(monkeypatch, live, "export", "cv ab3d ef7h") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["essay"]["phone"] == PHONE and document["essay"]["email"] == "a@example.cn"
+    assert "token_hash" not in document["essay"]
+
+    assert run_cli(monkeypatch, live, "erase", "CV-AB3D-EF7H", "--keep-text", "remove") == 0
+    conn = sqlite3.connect(live.db_path)
+    assert conn.execute("SELECT phone, email, body FROM essays WHERE id = 1").fetchone() == (None, None, "")
+    assert conn.execute("SELECT actor_name, action, target FROM admin_audit").fetchall() == [
+        ("command line", "privacy.erase", "essay:CV-AB3D-EF7H")
+    ]
+    conn.close()
+    assert not (live.media_path / "photos" / "p0.jpg").exists()
+    assert run_cli(monkeypatch, live, "erase", "CV-ZZZZ-ZZZZ", "--keep-text", "remove") == 1

@@ -1,0 +1,461 @@
+"""Authors' rights: the privacy notice, the export of everything stored, erasure, and retention."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from citizenvoice import lifecycle, privacy, search
+from citizenvoice.app import create_app
+from citizenvoice.essays import Action, Actor, Status, new_tracking_code
+from citizenvoice.lifecycle import ActorRef
+from citizenvoice.store import essays as essay_store
+from support import add_user, csrf_from
+
+AUTHOR = {
+    "name": "刘晓燕",
+    "affiliation": "锦州港务集团调度中心主任",
+    "phone": "13912345678",
+    "email": "liuxy@example.cn",
+    "ip": "203.0.113.9",
+}
+OTHER = {
+    "name": "孙建国",
+    "affiliation": "",
+    "phone": "13587654321",
+    "email": "sunjg@example.com",
+    "ip": "198.51.100.7",
+}
+BODY = "我在港口工作了二十年。每天清晨，第一缕阳光照在吊机上，我就知道新的一天开始了。" * 8
+PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes for the test \xff\xd9"
+
+
+def with_privacy_routes(app):
+    from citizenvoice.views import privacy as privacy_views
+
+    if not any(getattr(r, "path", None) == "/privacy" for r in app.routes):
+        app.router.routes.extend(privacy_views.routes)  # until app.py registers them
+    return app
+
+
+@pytest.fixture
+def app(settings):
+    return with_privacy_routes(create_app(settings))
+
+
+def _write(client: TestClient, fn):
+    async def call():
+        async with client.app.state.db.write() as conn:
+            return await fn(conn)
+
+    return client.portal.call(call)
+
+
+def _read(client: TestClient, fn):
+    async def call():
+        async with client.app.state.db.read() as conn:
+            return await fn(conn)
+
+    return client.portal.call(call)
+
+
+def make_essay(
+    client: TestClient,
+    who: dict,
+    *,
+    headline: str = "港口的清晨",
+    body: str = BODY,
+    status: Status = Status.PENDING,
+    photo: bool = True,
+) -> tuple[int, str]:
+    """An essay as the submission form stores it, moved to ``status`` the way staff would."""
+    token = secrets.token_urlsafe(32)
+    media: Path = client.app.state.settings.media_path
+    photo_path = None
+    if photo:
+        photo_path = f"photos/{secrets.token_hex(8)}.jpg"
+        (media / photo_path).parent.mkdir(parents=True, exist_ok=True)
+        (media / photo_path).write_bytes(PHOTO)
+    new = essay_store.NewEssay(
+        direction_id=1,
+        headline=headline,
+        body=body,
+        author_role="enterprise",
+        author_name=who["name"],
+        affiliation=who["affiliation"],
+        byline_mode="full",
+        phone=who["phone"],
+        email=who["email"],
+        photo_path=photo_path,
+        consent_print=True,
+    )
+
+    async def create(conn):
+        essay_id = await essay_store.insert_essay(
+            conn, new, tracking_code=new_tracking_code(), token=token, submit_ip=who["ip"]
+        )
+        moderator = ActorRef(Actor.MODERATOR, None)
+        if status in (Status.PUBLISHED, Status.PRINTED):
+            await lifecycle.transition(conn, essay_id, Action.APPROVE, moderator, city="锦州")
+        if status == Status.PRINTED:
+            await lifecycle.transition(
+                conn, essay_id, Action.PRINT, ActorRef(Actor.EDITOR, None), city="锦州"
+            )
+        if status == Status.REJECTED:
+            await lifecycle.transition(
+                conn, essay_id, Action.REJECT, moderator, city="锦州", reason="与本栏目主题无关"
+            )
+        if status == Status.WITHDRAWN:
+            await lifecycle.transition(conn, essay_id, Action.WITHDRAW, lifecycle.AUTHOR, city="锦州")
+        return essay_id
+
+    return _write(client, create), token
+
+
+def essay_row(client: TestClient, essay_id: int) -> dict:
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    conn.row_factory = sqlite3.Row
+    return dict(conn.execute("SELECT * FROM essays WHERE id = ?", (essay_id,)).fetchone())
+
+
+def searched(client: TestClient, query: str) -> list[search.SearchHit]:
+    return _read(client, lambda conn: search.search(conn, query)).hits
+
+
+def delete(client: TestClient, token: str, **data: str):
+    page = client.get(f"/track/{token}/delete")
+    assert page.status_code == 200
+    return client.post(f"/track/{token}/delete", data={**data, "csrf_token": csrf_from(page.text)})
+
+
+def database_text(client: TestClient) -> str:
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    return "\n".join(conn.iterdump())
+
+
+# ---------------------------------------------------------------------------------------------------
+# notice
+
+
+def test_privacy_notice_explains_collection_retention_and_rights(client, settings):
+    response = client.get("/privacy")
+    assert response.status_code == 200
+    text = response.text
+    for words in (
+        "手机号",
+        "电子邮箱",
+        "照片",
+        "IP 地址",
+        f"{settings.retention_days} 天后自动删除",
+        "个人信息保护法",
+        "下载",
+        "删除",
+        "锦州市民",
+    ):
+        assert words in text
+    assert 'href="/privacy"' in client.get("/").text  # linked from every page's footer
+
+
+# ---------------------------------------------------------------------------------------------------
+# export
+
+
+def test_export_holds_everything_about_the_essay_and_nothing_else(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    make_essay(client, OTHER, headline="另一位作者的文章", body="别人的正文。" * 80, status=Status.PUBLISHED)
+    add_user(client, "moderator-wu", "moderator")
+
+    response = client.get(f"/track/{token}/export.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert "attachment" in response.headers["content-disposition"]
+    assert "no-store" in response.headers["cache-control"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    doc = response.json()
+
+    essay = doc["essay"]
+    assert essay["id"] == essay_id and essay["status"] == "published" and essay["status_label"] == "已发布"
+    assert (
+        essay["author_name"],
+        essay["affiliation"],
+        essay["phone"],
+        essay["email"],
+        essay["submit_ip"],
+    ) == (AUTHOR["name"], AUTHOR["affiliation"], AUTHOR["phone"], AUTHOR["email"], AUTHOR["ip"])
+    assert essay["body"] == BODY and essay["direction_name"]
+    assert base64.b64decode(doc["photo"]["base64"]) == PHOTO and doc["photo"]["content_type"] == "image/jpeg"
+    assert [r["number"] for r in doc["revisions"]] == [1] and doc["revisions"][0]["body"] == BODY
+    assert [(e["action"], e["to_status"]) for e in doc["events"]] == [
+        ("submit", "pending"),
+        ("approve", "published"),
+    ]
+
+    raw = response.text
+    assert "token_hash" not in raw and token not in raw
+    assert essay_store.token_hash(token) not in raw
+    for value in OTHER.values():
+        if value:
+            assert value not in raw
+    assert "另一位作者" not in raw and "moderator-wu" not in raw
+
+
+def test_export_of_unknown_token_is_not_found(client):
+    make_essay(client, AUTHOR)
+    response = client.get(f"/track/{secrets.token_urlsafe(32)}/export.json")
+    assert response.status_code == 404
+    assert AUTHOR["phone"] not in response.text
+
+
+# ---------------------------------------------------------------------------------------------------
+# erasure
+
+
+def test_delete_needs_a_choice_and_a_confirmation(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    response = delete(client, token, keep_text="remove")
+    assert response.status_code == 422
+    assert "请勾选确认" in response.text and 'value="remove" checked' in response.text
+    response = delete(client, token, confirm="yes")
+    assert response.status_code == 422 and "请选择文章的处理方式。" in response.text
+    assert essay_row(client, essay_id)["phone"] == AUTHOR["phone"]
+
+
+def test_delete_without_csrf_token_changes_nothing(client):
+    essay_id, token = make_essay(client, AUTHOR)
+    client.get(f"/track/{token}/delete")
+    response = client.post(f"/track/{token}/delete", data={"keep_text": "remove", "confirm": "yes"})
+    assert response.status_code == 403
+    assert essay_row(client, essay_id)["author_name"] == AUTHOR["name"]
+
+
+def test_delete_keeping_the_text_anonymously(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    photo = client.app.state.settings.media_path / essay_row(client, essay_id)["photo_path"]
+    assert AUTHOR["name"] in searched(client, "吊机")[0].byline_html
+
+    response = delete(client, token, keep_text="anonymous", confirm="yes")
+    assert response.status_code == 303
+    row = essay_row(client, essay_id)
+    assert row["author_name"] == "" and row["affiliation"] == ""
+    assert (
+        row["phone"] is None
+        and row["email"] is None
+        and row["photo_path"] is None
+        and row["submit_ip"] is None
+    )
+    assert row["status"] == "published" and row["body"] == BODY and row["personal_data_erased_at"]
+    assert not photo.exists()
+    hits = searched(client, "吊机")
+    assert [h.essay_id for h in hits] == [essay_id] and hits[0].byline_html == "锦州市民"
+    assert searched(client, AUTHOR["name"]) == []
+    dump = database_text(client)
+    for value in AUTHOR.values():
+        assert value not in dump
+
+    done = client.get(response.headers["location"])
+    assert "您的个人信息已删除" in done.text and "锦州市民" in done.text
+    export = client.get(f"/track/{token}/export.json").json()
+    assert export["essay"]["phone"] is None and export["photo"] is None
+    assert export["erasure_requests"][0]["keep_text"] == "anonymous"
+    assert export["events"][-1]["action"] == "erase"
+
+
+def test_delete_removing_the_text_takes_it_offline(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    assert searched(client, "吊机")
+    response = delete(client, token, keep_text="remove", confirm="yes")
+    assert response.status_code == 303
+    row = essay_row(client, essay_id)
+    assert row["status"] == "withdrawn" and row["body"] == "" and row["headline"] == privacy.REMOVED_HEADLINE
+    assert row["phone"] is None and row["author_name"] == "" and row["text_removed_at"]
+    assert searched(client, "吊机") == []
+    dump = database_text(client)
+    assert "第一缕阳光" not in dump  # no revision keeps the words either
+    for value in AUTHOR.values():
+        assert value not in dump
+    assert "文章正文也已删除" in client.get(response.headers["location"]).text
+
+
+def test_printed_essay_can_still_be_taken_off_the_site(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PRINTED)
+    page = client.get(f"/track/{token}/delete")
+    assert "已印刷的报纸无法收回" in page.text
+    assert delete(client, token, keep_text="remove", confirm="yes").status_code == 303
+    assert essay_row(client, essay_id)["status"] == "withdrawn"
+    assert searched(client, "吊机") == []
+
+
+def test_pending_essay_kept_anonymously_stays_in_the_queue(client):
+    essay_id, token = make_essay(client, AUTHOR)
+    assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
+    row = essay_row(client, essay_id)
+    assert row["status"] == "pending" and row["author_name"] == "" and row["body"] == BODY
+
+
+def test_text_kept_anonymously_can_be_removed_later(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    delete(client, token, keep_text="anonymous", confirm="yes")
+    page = client.get(f"/track/{token}/delete").text
+    assert 'value="anonymous"' not in page and "删除正文" in page
+    assert delete(client, token, keep_text="remove", confirm="yes").status_code == 303
+    assert essay_row(client, essay_id)["status"] == "withdrawn" and searched(client, "吊机") == []
+
+
+def test_erasure_leaves_other_essays_alone(client):
+    _, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    other_id, _ = make_essay(
+        client, OTHER, headline="海边的图书馆", body="图书馆的故事。" * 80, status=Status.PUBLISHED
+    )
+    delete(client, token, keep_text="remove", confirm="yes")
+    other = essay_row(client, other_id)
+    assert (other["phone"], other["author_name"], other["status"]) == (
+        OTHER["phone"],
+        OTHER["name"],
+        "published",
+    )
+    assert (client.app.state.settings.media_path / other["photo_path"]).exists()
+    assert [h.essay_id for h in searched(client, "图书馆")] == [other_id]
+
+
+# ---------------------------------------------------------------------------------------------------
+# retention
+
+
+def _purge(client: TestClient, now: datetime) -> privacy.PurgeReport:
+    settings = client.app.state.settings
+    return client.portal.call(
+        lambda: privacy.purge(
+            client.app.state.db,
+            retention_days=settings.retention_days,
+            media_dir=settings.media_path,
+            city="锦州",
+            now=now,
+        )
+    )
+
+
+def _add_rate_rows(client: TestClient, at: float) -> None:
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO rate_events (bucket, key_hash, created_at) VALUES ('submit-ip', 'h', ?)", (at,)
+        )
+        conn.execute("INSERT INTO login_failures (username, ip_hash, created_at) VALUES ('x', 'h', ?)", (at,))
+
+
+def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
+    rejected, _ = make_essay(client, AUTHOR, status=Status.REJECTED)
+    withdrawn, _ = make_essay(client, OTHER, status=Status.WITHDRAWN, photo=False)
+    published, _ = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    pending, _ = make_essay(client, AUTHOR)
+    rejected_photo = settings.media_path / essay_row(client, rejected)["photo_path"]
+    later = datetime.now(UTC) + timedelta(days=settings.retention_days, hours=1)
+    _add_rate_rows(client, (later - timedelta(days=2)).timestamp())
+    _add_rate_rows(client, later.timestamp())
+
+    early = _purge(client, datetime.now(UTC) + timedelta(days=settings.retention_days - 1))
+    assert early.essays == 0 and essay_row(client, rejected)["phone"] == AUTHOR["phone"]
+
+    report = _purge(client, later)
+    assert (report.essays, report.photos, report.rate_events, report.login_failures) == (2, 1, 1, 1)
+    for essay_id in (rejected, withdrawn):
+        row = essay_row(client, essay_id)
+        assert row["phone"] is None and row["email"] is None and row["author_name"] == ""
+        assert row["submit_ip"] is None and row["personal_data_erased_at"]
+    assert not rejected_photo.exists()
+    assert essay_row(client, rejected)["status"] == "rejected"
+    for essay_id in (published, pending):  # still needed: kept, except the IP past its window
+        row = essay_row(client, essay_id)
+        assert (
+            row["phone"] == AUTHOR["phone"]
+            and row["author_name"] == AUTHOR["name"]
+            and row["submit_ip"] is None
+        )
+
+    again = _purge(client, later)
+    assert (again.essays, again.photos, again.ips, again.rate_events, again.login_failures) == (0, 0, 0, 0, 0)
+    events = (
+        sqlite3.connect(settings.db_path)
+        .execute("SELECT count(*) FROM essay_events WHERE essay_id = ? AND action = 'erase'", (rejected,))
+        .fetchone()[0]
+    )
+    assert events == 1
+
+
+def test_purge_keeps_ips_still_inside_the_rate_limit_window(client):
+    essay_id, _ = make_essay(client, AUTHOR)
+    report = _purge(client, datetime.now(UTC))
+    assert report.ips == 0 and essay_row(client, essay_id)["submit_ip"] == AUTHOR["ip"]
+
+
+def _place_on_print_page(client: TestClient, essay_id: int) -> None:
+    """What the print desk keeps about an essay: a slot, a print version, a verification, a sign-off."""
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO print_pages (id, paper, pub_date, page_label, column_title, slots, created_at, updated_at)"
+            " VALUES (1, '锦州日报', '2026-11-24', 'T08', '写给下一个五年', 4, 'now', 'now')"
+        )
+        conn.execute("INSERT INTO print_slots (page_id, essay_id, position) VALUES (1, ?, 1)", (essay_id,))
+        conn.execute(
+            "INSERT INTO print_versions (id, page_id, essay_id, number, headline, byline, body, char_count, created_at)"
+            " VALUES (1, 1, ?, 1, '港口的清晨', ?, ?, 480, 'now')",
+            (essay_id, f"{AUTHOR['affiliation']} {AUTHOR['name']}", BODY[:480]),
+        )
+        user_id = conn.execute("INSERT INTO users (username, password_hash) VALUES ('ed', 'x')").lastrowid
+        conn.execute(
+            "INSERT INTO author_verifications (essay_id, user_id, note, created_at) VALUES (?, ?, ?, 'now')",
+            (essay_id, user_id, f"已致电 {AUTHOR['phone']}，{AUTHOR['name']}本人确认"),
+        )
+        conn.execute(
+            "INSERT INTO signoff_requests (page_id, essay_id, print_version_id, requested_at, answer, answer_note)"
+            " VALUES (1, ?, 1, 'now', 'objected', '请保留第二段，我是刘晓燕')",
+            (essay_id,),
+        )
+
+
+def test_export_includes_print_desk_data_without_staff_identities(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    _place_on_print_page(client, essay_id)
+    related = client.get(f"/track/{token}/export.json").json()["related"]
+    assert related["print_versions"][0]["byline"] == f"{AUTHOR['affiliation']} {AUTHOR['name']}"
+    assert related["signoff_requests"][0]["answer_note"] == "请保留第二段，我是刘晓燕"
+    assert "user_id" not in related["author_verifications"][0]
+    assert related["print_slots"][0]["page_id"] == 1
+
+
+def test_erasure_reaches_the_print_desk_copies(client):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    _place_on_print_page(client, essay_id)
+    assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    assert conn.execute("SELECT byline, body FROM print_versions").fetchone() == ("锦州市民", BODY[:480])
+    assert (
+        conn.execute("SELECT count(*) FROM print_slots").fetchone()[0] == 1
+    )  # still on the page, anonymously
+    dump = database_text(client)
+    for value in AUTHOR.values():
+        assert value not in dump
+    assert "我是刘晓燕" not in dump
+
+    assert delete(client, token, keep_text="remove", confirm="yes").status_code == 303
+    assert conn.execute("SELECT body FROM print_versions").fetchone() == ("",)
+    assert conn.execute("SELECT count(*) FROM print_slots").fetchone()[0] == 0  # off the draft page
+
+
+def test_a_photo_shared_with_another_essay_survives_erasure(client):
+    first_id, token = make_essay(client, AUTHOR)
+    shared = essay_row(client, first_id)["photo_path"]
+    second_id, _ = make_essay(client, OTHER, photo=False)
+    conn = sqlite3.connect(client.app.state.settings.db_path)
+    with conn:  # photos are stored by content: the same picture uploaded twice is one file
+        conn.execute("UPDATE essays SET photo_path = ? WHERE id = ?", (shared, second_id))
+    delete(client, token, keep_text="remove", confirm="yes")
+    assert (client.app.state.settings.media_path / shared).read_bytes() == PHOTO
+    assert essay_row(client, second_id)["photo_path"] == shared
