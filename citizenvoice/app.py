@@ -20,7 +20,7 @@ from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.sitesettings import SiteSettingsMiddleware
 from citizenvoice.staticfiles import CachedStaticFiles
 from citizenvoice.templating import STATIC_DIR, StaticFiles, build_environment
-from citizenvoice.views import account, admin, editor, moderate, privacy, public, submit
+from citizenvoice.views import account, admin, editor, moderate, privacy, public, signoff, submit
 
 
 def app_routes() -> list[BaseRoute]:
@@ -28,6 +28,7 @@ def app_routes() -> list[BaseRoute]:
         *public.routes,
         *submit.routes,
         *privacy.routes,
+        *signoff.routes,
         *account.routes,
         *moderate.routes,
         *editor.routes,

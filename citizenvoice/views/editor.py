@@ -1,7 +1,346 @@
-"""Handlers for the editor area (built by its own issue)."""
+"""The print desk for editors: pages, the candidate picker, print versions, verification, exports."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from citizenvoice import auth, printdesk, printexport
+from citizenvoice.essays import AUTHOR_ROLES
+from citizenvoice.forms import read_form, text_field
+from citizenvoice.printdesk import BYLINE_STYLES, PAGE_STATES, PrintDeskError
+from citizenvoice.routing import route
+from citizenvoice.store import directions as direction_store
+from citizenvoice.store import printdesk as store
+from citizenvoice.templating import render
+from citizenvoice.textdiff import diff_html, is_substantive_change
+from citizenvoice.textnorm import normalize_line, normalize_text
+
+EDITOR = ["editor"]
+PAGE_SIZE = 20
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise HTTPException(404) from None
+
+
+async def _user_id(request: Request) -> int:
+    user = await auth.current_user(request)
+    assert user is not None  # route() already required a signed-in editor
+    return user.id
+
+
+def _back(page_id: int, anchor: str = "", notice: str = "") -> RedirectResponse:
+    query = f"?notice={notice}" if notice else ""
+    return RedirectResponse(f"/editor/pages/{page_id}{query}{anchor}", status_code=303)
+
+
+async def index(request: Request) -> Response:
+    page_number = max(1, _int(request.query_params.get("page", "1") or "1"))
+    async with request.app.state.db.read() as conn:
+        pages = await store.list_pages(conn, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+        total = await store.count_pages(conn)
+    return render(request, "editor/index.html", _index_context(request, pages, total, page_number))
+
+
+def _index_context(request: Request, pages: list, total: int, page_number: int, form: Any = None) -> dict:
+    settings = request.app.state.settings
+    defaults = {"paper": settings.paper_name, "column_title": settings.column_title, "slots": "4",
+                "slot_budget": "500", "page_label": "", "date": "", "lead": "", "credits": "",
+                "byline_style": "under_headline"}
+    return {
+        "pages": pages, "total": total, "page_number": page_number, "has_next": page_number * PAGE_SIZE < total,
+        "values": form.values if form else defaults, "errors": form.errors if form else {},
+        "BYLINE_STYLES": BYLINE_STYLES, "PAGE_STATES": PAGE_STATES,
+    }
+
+
+async def create_page(request: Request) -> Response:
+    form_data = await read_form(request)
+    names = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits", "byline_style")
+    values = {n: text_field(form_data, n) for n in names}
+    values = {k: (normalize_text(v) if k in ("lead", "credits") else normalize_line(v)) for k, v in values.items()}
+    form = printdesk.validate_page(values)
+    if form.errors:
+        async with request.app.state.db.read() as conn:
+            pages = await store.list_pages(conn, limit=PAGE_SIZE, offset=0)
+            total = await store.count_pages(conn)
+        return render(request, "editor/index.html", _index_context(request, pages, total, 1, form), status_code=422)
+    user_id = await _user_id(request)
+    async with request.app.state.db.write() as conn:
+        page_id = await store.create_page(conn, form.fields, user_id)
+    return RedirectResponse(f"/editor/pages/{page_id}", status_code=303)
+
+
+async def _page_or_404(conn, page_id: int) -> store.PrintPage:  # noqa: ANN001
+    page = await store.get_page(conn, page_id)
+    if page is None:
+        raise HTTPException(404, "版面不存在。")
+    return page
+
+
+async def page_screen(request: Request, *, error: str = "", status_code: int = 200) -> Response:
+    page_id = _int(request.path_params["page_id"])
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        slots = await store.list_slots(conn, page_id)
+        versions = await store.latest_versions(conn, page_id)
+        signoffs = {s.essay.id: await store.latest_signoff(conn, s.essay.id, page_id) for s in slots}
+        check = await printdesk.lock_check(conn, page)
+        events = await store.page_events(conn, page_id)
+    roles, directions = printdesk.balance(slots)
+    context = {
+        "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check,
+        "events": events, "roles": roles, "directions": directions, "error": error,
+        "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES,
+        "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
+    }
+    return render(request, "editor/page.html", context, status_code=status_code)
+
+
+async def candidates(request: Request) -> Response:
+    page_id = _int(request.path_params["page_id"])
+    params = request.query_params
+    filters = store.CandidateFilter(
+        direction=params.get("direction", ""), author_role=params.get("author_role", ""),
+        min_chars=_optional_int(params.get("min", "")), max_chars=_optional_int(params.get("max", "")),
+        has_photo=_optional_bool(params.get("photo", "")), verified=_optional_bool(params.get("verified", "")),
+    )
+    page_number = max(1, _optional_int(params.get("page", "")) or 1)
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        essays, total = await store.candidates(conn, filters, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+        directions = await direction_store.list_directions(conn)
+        slots = await store.list_slots(conn, page_id)
+    roles, direction_counts = printdesk.balance(slots)
+    context = {
+        "page": page, "essays": essays, "total": total, "filters": filters, "directions": directions,
+        "page_number": page_number, "has_next": page_number * PAGE_SIZE < total, "roles": roles,
+        "direction_counts": direction_counts, "query": params,
+    }
+    return render(request, "editor/candidates.html", context)
+
+
+def _optional_int(raw: str) -> int | None:
+    return int(raw) if raw.strip().isdigit() else None
+
+
+def _optional_bool(raw: str) -> bool | None:
+    return {"1": True, "0": False}.get(raw)
+
+
+async def _act(request: Request, action, *, anchor: str = "", notice: str = "") -> Response:  # noqa: ANN001
+    """Run one print-desk step in a write transaction; a refusal re-renders the page with the reason."""
+    page_id = _int(request.path_params["page_id"])
+    try:
+        async with request.app.state.db.write() as conn:
+            await action(conn, page_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    return _back(page_id, anchor, notice)
+
+
+async def place(request: Request) -> Response:
+    form = await read_form(request)
+    essay_id = _optional_int(text_field(form, "essay_id"))
+    if essay_id is None:
+        raise HTTPException(422, "请选择一篇文章。")
+    user_id, city = await _user_id(request), request.app.state.settings.city
+    return await _act(request, lambda conn, page_id: printdesk.place(conn, page_id, essay_id, user_id, city),
+                      notice="placed")
+
+
+async def remove(request: Request) -> Response:
+    await read_form(request)
+    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    return await _act(request, lambda conn, page_id: printdesk.remove(conn, page_id, essay_id, user_id))
+
+
+async def move(request: Request) -> Response:
+    form = await read_form(request)
+    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    offset = -1 if text_field(form, "direction") == "up" else 1
+    return await _act(request, lambda conn, page_id: printdesk.move(conn, page_id, essay_id, offset, user_id),
+                      anchor="#slots")
+
+
+async def verify(request: Request) -> Response:
+    form = await read_form(request)
+    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    note = normalize_text(text_field(form, "note"))
+    return await _act(request, lambda conn, page_id: printdesk.verify(conn, page_id, essay_id, user_id, note),
+                      anchor=f"#slot-{essay_id}")
+
+
+async def request_signoff(request: Request) -> Response:
+    await read_form(request)
+    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    return await _act(request, lambda conn, page_id: printdesk.request_signoff(conn, page_id, essay_id, user_id),
+                      anchor=f"#slot-{essay_id}")
+
+
+async def lock(request: Request) -> Response:
+    form = await read_form(request)
+    reason, user_id = normalize_line(text_field(form, "override_reason")), await _user_id(request)
+    return await _act(request, lambda conn, page_id: printdesk.lock(conn, page_id, user_id, reason), notice="locked")
+
+
+async def unlock(request: Request) -> Response:
+    form = await read_form(request)
+    reason, user_id = normalize_line(text_field(form, "reason")), await _user_id(request)
+    return await _act(request, lambda conn, page_id: printdesk.unlock(conn, page_id, user_id, reason))
+
+
+async def mark_printed(request: Request) -> Response:
+    await read_form(request)
+    user_id, city = await _user_id(request), request.app.state.settings.city
+    return await _act(request, lambda conn, page_id: printdesk.mark_printed(conn, page_id, user_id, city),
+                      notice="printed")
+
+
+async def slot_screen(request: Request, *, error: str = "", values: dict | None = None, phone: str = "",
+                      status_code: int = 200) -> Response:
+    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        slot = next((s for s in await store.list_slots(conn, page_id) if s.essay.id == essay_id), None)
+        if slot is None:
+            raise HTTPException(404, "这篇文章不在本版。")
+        versions = await store.print_versions(conn, page_id, essay_id)
+        signoff = await store.latest_signoff(conn, essay_id, page_id)
+        views = await store.phone_views(conn, essay_id)
+    latest = versions[-1]
+    context = {
+        "page": page, "slot": slot, "essay": slot.essay, "versions": versions, "latest": latest,
+        "values": values or {"headline": latest.headline, "byline": latest.byline, "body": latest.body},
+        "diff": diff_html(slot.essay.body, latest.body), "substantive": is_substantive_change(slot.essay.body, latest.body),
+        "signoff": signoff, "phone_views": views, "phone": phone, "error": error, "AUTHOR_ROLES": AUTHOR_ROLES,
+    }
+    return render(request, "editor/slot.html", context, status_code=status_code)
+
+
+async def save_version(request: Request) -> Response:
+    form = await read_form(request)
+    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    values = {
+        "headline": normalize_line(text_field(form, "headline")),
+        "byline": normalize_line(text_field(form, "byline")),
+        "body": normalize_text(text_field(form, "body")),
+    }
+    problem = _version_problem(values)
+    if problem:
+        return await slot_screen(request, error=problem, values=values, status_code=422)
+    user_id = await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            await printdesk.save_version(conn, page_id, essay_id, user_id, **values)
+    except PrintDeskError as exc:
+        return await slot_screen(request, error=exc.message, values=values, status_code=exc.status)
+    return RedirectResponse(f"/editor/pages/{page_id}/slots/{essay_id}?saved=1", status_code=303)
+
+
+def _version_problem(values: dict[str, str]) -> str:
+    if not 2 <= len(values["headline"]) <= 40:
+        return "见报标题需要 2–40 个字。"
+    if not 2 <= len(values["byline"]) <= 80:
+        return "署名行需要 2–80 个字。"
+    if len(values["body"]) < 50:
+        return "见报正文太短了（至少 50 个字）。"
+    return ""
+
+
+async def reveal_phone(request: Request) -> Response:
+    await read_form(request)
+    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    user_id = await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            phone = await printdesk.reveal_phone(conn, page_id, essay_id, user_id)
+    except PrintDeskError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+    response = await slot_screen(request, phone=phone)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+async def _export_page(request: Request, *, require_locked: bool) -> printexport.PrintPage:
+    page_id = _int(request.path_params["page_id"])
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        if require_locked and page.state == "draft":
+            raise HTTPException(409, "请先锁定版面，再导出清样、排版包和 Word 文件。")
+        slots = await store.list_slots(conn, page_id)
+        versions = await store.latest_versions(conn, page_id)
+    settings = request.app.state.settings
+    return printdesk.export_page(page, slots, versions, settings.city, settings.media_path)
+
+
+def _download(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(data, media_type=media_type, headers={
+        "content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"})
+
+
+async def proof_pdf(request: Request) -> Response:
+    export = await _export_page(request, require_locked=True)
+    try:
+        proof = await run_in_threadpool(printexport.render_proof_pdf, export)
+    except printexport.MissingCJKFont as exc:
+        raise HTTPException(503, str(exc)) from exc
+    headers = {"x-proof-overflow": "1" if proof.overflow else "0"}
+    response = _download(proof.pdf, "application/pdf", f"proof-{export.page_label}-{export.date.isoformat()}.pdf")
+    response.headers.update(headers)
+    return response
+
+
+async def preview_png(request: Request) -> Response:
+    export = await _export_page(request, require_locked=False)
+    try:
+        png = await run_in_threadpool(printexport.render_preview_png, export)
+    except printexport.MissingCJKFont as exc:
+        raise HTTPException(503, str(exc)) from exc
+    return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
+
+
+async def package_zip(request: Request) -> Response:
+    export = await _export_page(request, require_locked=True)
+    data = await run_in_threadpool(printexport.build_package_zip, export)
+    return _download(data, "application/zip", f"package-{export.page_label}-{export.date.isoformat()}.zip")
+
+
+async def page_docx(request: Request) -> Response:
+    export = await _export_page(request, require_locked=True)
+    data = await run_in_threadpool(printexport.build_docx, export)
+    media = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    return _download(data, media, f"page-{export.page_label}-{export.date.isoformat()}.docx")
+
+
+_P = "/editor/pages/{page_id}"
+_S = _P + "/slots/{essay_id}"
+routes = [
+    route("/editor", index, access=EDITOR),
+    route("/editor/pages", create_page, access=EDITOR, methods=["POST"]),
+    route(_P, page_screen, access=EDITOR),
+    route(_P + "/candidates", candidates, access=EDITOR),
+    route(_P + "/slots", place, access=EDITOR, methods=["POST"]),
+    route(_S, slot_screen, access=EDITOR),
+    route(_S + "/version", save_version, access=EDITOR, methods=["POST"]),
+    route(_S + "/remove", remove, access=EDITOR, methods=["POST"]),
+    route(_S + "/move", move, access=EDITOR, methods=["POST"]),
+    route(_S + "/phone", reveal_phone, access=EDITOR, methods=["POST"]),
+    route(_S + "/verify", verify, access=EDITOR, methods=["POST"]),
+    route(_S + "/signoff", request_signoff, access=EDITOR, methods=["POST"]),
+    route(_P + "/lock", lock, access=EDITOR, methods=["POST"]),
+    route(_P + "/unlock", unlock, access=EDITOR, methods=["POST"]),
+    route(_P + "/printed", mark_printed, access=EDITOR, methods=["POST"]),
+    route(_P + "/proof.pdf", proof_pdf, access=EDITOR),
+    route(_P + "/preview.png", preview_png, access=EDITOR),
+    route(_P + "/package.zip", package_zip, access=EDITOR),
+    route(_P + "/page.docx", page_docx, access=EDITOR),
+]

@@ -1,0 +1,296 @@
+"""The print desk: from the approved pool to a page the layout desk can set, and back to the site.
+
+A page moves draft → locked → printed; a locked page may be unlocked (with a recorded reason) until
+it is printed. Every function here takes the caller's write connection, so each step is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from pathlib import Path
+
+import aiosqlite
+
+from citizenvoice import lifecycle, printexport
+from citizenvoice.charcount import count_print_chars
+from citizenvoice.essays import Action, Actor, Status, role_label
+from citizenvoice.store import essays as essay_store
+from citizenvoice.store import printdesk as store
+from citizenvoice.store.printdesk import PrintPage, PrintVersion, Slot
+from citizenvoice.textdiff import is_substantive_change
+
+BYLINE_STYLES = {"under_headline": "署名在标题下（单位 职务 姓名）", "after_body": "文末注明（作者系……）"}
+PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见报"}
+_PAGE_LABEL = re.compile(r"^[A-Za-z]{0,2}\d{1,3}$")
+
+
+class PrintDeskError(Exception):
+    """A refused step, with the Chinese message the editor sees."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class PageForm:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+def _int_in(raw: str, low: int, high: int) -> int | None:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def validate_page(values: dict[str, str]) -> PageForm:
+    """Check the page form; ``fields`` holds clean values when ``errors`` is empty."""
+    form = PageForm(values)
+    paper, title = values.get("paper", "").strip(), values.get("column_title", "").strip()
+    label = values.get("page_label", "").strip().upper()
+    if not 2 <= len(paper) <= 30:
+        form.errors["paper"] = "请填写报纸名称（2–30 个字）。"
+    if not 2 <= len(title) <= 30:
+        form.errors["column_title"] = "请填写栏目名称（2–30 个字）。"
+    if not _PAGE_LABEL.match(label):
+        form.errors["page_label"] = "版次格式如 T08 或 5。"
+    try:
+        pub_date = dt.date.fromisoformat(values.get("date", "").strip())
+    except ValueError:
+        pub_date = None
+        form.errors["date"] = "请按 YYYY-MM-DD 填写出版日期。"
+    slots = _int_in(values.get("slots", ""), 1, 8)
+    if slots is None:
+        form.errors["slots"] = "篇数应为 1–8。"
+    budget = _int_in(values.get("slot_budget", "") or "500", 100, 5000)
+    if budget is None:
+        form.errors["slot_budget"] = "每篇字数预算应为 100–5000。"
+    style = values.get("byline_style", "") or "under_headline"
+    if style not in BYLINE_STYLES:
+        form.errors["byline_style"] = "请选择署名方式。"
+    lead, credits = values.get("lead", "").strip(), values.get("credits", "").strip()
+    if len(lead) > 600:
+        form.errors["lead"] = "核心提示不超过 600 字。"
+    if len(credits) > 300:
+        form.errors["credits"] = "署名信息不超过 300 字。"
+    if not form.errors:
+        form.fields = {
+            "paper": paper, "pub_date": pub_date.isoformat() if pub_date else "", "page_label": label,
+            "column_title": title, "slots": slots, "slot_budget": budget, "lead": lead,
+            "credits": credits, "byline_style": style,
+        }
+    return form
+
+
+def printed_edition(page: PrintPage) -> str:
+    day = dt.date.fromisoformat(page.pub_date)
+    return f"《{page.paper}》{day.year}年{day.month}月{day.day}日 {page.page_label}版"
+
+
+async def _page(conn: aiosqlite.Connection, page_id: int, *, states: tuple[str, ...] | None = None) -> PrintPage:
+    page = await store.get_page(conn, page_id)
+    if page is None:
+        raise PrintDeskError("版面不存在。", 404)
+    if states is not None and page.state not in states:
+        raise PrintDeskError(f"版面当前为「{PAGE_STATES[page.state]}」，不能执行此操作。")
+    return page
+
+
+async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, city: str) -> None:
+    page = await _page(conn, page_id, states=("draft",))
+    essay = await essay_store.get_essay(conn, essay_id)
+    if essay is None or essay.status != Status.PUBLISHED or not essay.consent_print:
+        raise PrintDeskError("只能选用已发布、且作者同意见报的文章。", 422)
+    if await store.page_of_essay(conn, essay_id) is not None:
+        raise PrintDeskError("这篇文章已在另一个版面上。")
+    if page.essay_count >= page.slots:
+        raise PrintDeskError(f"本版只有 {page.slots} 个位置，已经排满。")
+    await store.place_essay(conn, page_id, essay_id)
+    byline = lifecycle.essay_byline(essay, city)
+    await store.add_print_version(
+        conn, page_id, essay_id, essay.headline, byline, essay.body, count_print_chars(essay.body), user_id
+    )
+    await store.add_page_event(conn, page_id, "place", user_id, essay_id=essay_id)
+
+
+async def remove(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:
+    await _page(conn, page_id, states=("draft",))
+    await store.remove_essay(conn, page_id, essay_id)
+    remaining = [s.essay.id for s in await store.list_slots(conn, page_id)]
+    await store.set_positions(conn, page_id, remaining)
+    await store.add_page_event(conn, page_id, "remove", user_id, essay_id=essay_id)
+
+
+async def move(conn: aiosqlite.Connection, page_id: int, essay_id: int, offset: int, user_id: int) -> None:
+    await _page(conn, page_id, states=("draft",))
+    order = [s.essay.id for s in await store.list_slots(conn, page_id)]
+    if essay_id not in order:
+        raise PrintDeskError("这篇文章不在本版。", 404)
+    index = order.index(essay_id)
+    target = max(0, min(len(order) - 1, index + offset))
+    order.insert(target, order.pop(index))
+    await store.set_positions(conn, page_id, order)
+    await store.add_page_event(conn, page_id, "move", user_id, essay_id=essay_id)
+
+
+async def _slot(conn: aiosqlite.Connection, page_id: int, essay_id: int) -> Slot:
+    for slot in await store.list_slots(conn, page_id):
+        if slot.essay.id == essay_id:
+            return slot
+    raise PrintDeskError("这篇文章不在本版。", 404)
+
+
+async def save_version(
+    conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, *, headline: str, byline: str, body: str
+) -> PrintVersion:
+    await _page(conn, page_id, states=("draft",))
+    await _slot(conn, page_id, essay_id)
+    version_id = await store.add_print_version(
+        conn, page_id, essay_id, headline, byline, body, count_print_chars(body), user_id
+    )
+    await store.add_page_event(conn, page_id, "print_version", user_id, essay_id=essay_id)
+    saved = await store.get_print_version(conn, version_id)
+    assert saved is not None
+    return saved
+
+
+async def reveal_phone(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> str:
+    slot = await _slot(conn, page_id, essay_id)
+    await store.record_phone_view(conn, essay_id, user_id)
+    return slot.essay.phone or ""
+
+
+async def verify(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, note: str) -> None:
+    await _page(conn, page_id, states=("draft",))
+    await _slot(conn, page_id, essay_id)
+    if not note.strip():
+        raise PrintDeskError("请写明核实情况（例如：已电话联系作者，确认本人投稿）。", 422)
+    await store.record_verification(conn, essay_id, user_id, note.strip()[:500])
+    await store.add_page_event(conn, page_id, "verify", user_id, essay_id=essay_id, reason=note.strip()[:500])
+
+
+async def request_signoff(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:
+    await _page(conn, page_id, states=("draft",))
+    slot = await _slot(conn, page_id, essay_id)
+    latest = (await store.latest_versions(conn, page_id)).get(essay_id)
+    if latest is None or not is_substantive_change(slot.essay.body, latest.body):
+        raise PrintDeskError("见报稿只改动了标点或个别错字，无需请作者确认。", 422)
+    await store.request_signoff(conn, page_id, essay_id, latest.id, user_id)
+    await store.add_page_event(conn, page_id, "signoff_request", user_id, essay_id=essay_id)
+
+
+async def answer_signoff(conn: aiosqlite.Connection, essay_id: int, answer: str, note: str) -> None:
+    """The author's answer, from their tracking page."""
+    if answer not in ("accepted", "objected"):
+        raise PrintDeskError("请选择同意或提出意见。", 422)
+    if answer == "objected" and not note.strip():
+        raise PrintDeskError("请写下您的意见，编辑会据此修改。", 422)
+    request = await store.latest_signoff(conn, essay_id)
+    if request is None or request.answer is not None:
+        raise PrintDeskError("没有待确认的见报稿。")
+    await store.answer_signoff(conn, request.id, answer, note.strip()[:1000])
+
+
+@dataclass(frozen=True)
+class LockCheck:
+    unverified: list[Slot]
+    unanswered: list[Slot]
+    over_budget: list[Slot]
+    empty: bool
+
+
+async def lock_check(conn: aiosqlite.Connection, page: PrintPage) -> LockCheck:
+    slots = await store.list_slots(conn, page.id)
+    versions = await store.latest_versions(conn, page.id)
+    unanswered = []
+    for slot in slots:
+        request = await store.latest_signoff(conn, slot.essay.id, page.id)
+        if request is not None and request.answer is None:
+            unanswered.append(slot)
+    over = [s for s in slots if s.essay.id in versions and versions[s.essay.id].char_count > page.slot_budget]
+    return LockCheck([s for s in slots if not s.verified_at], unanswered, over, not slots)
+
+
+async def lock(conn: aiosqlite.Connection, page_id: int, user_id: int, override_reason: str) -> LockCheck:
+    page = await _page(conn, page_id, states=("draft",))
+    check = await lock_check(conn, page)
+    if check.empty:
+        raise PrintDeskError("版面上还没有文章，不能锁定。", 422)
+    reason = override_reason.strip()
+    if check.unverified and not reason:
+        raise PrintDeskError("还有作者未核实。请先核实，或填写理由后强制锁定。", 422)
+    await store.update_page(conn, page_id, state="locked")
+    await store.add_page_event(conn, page_id, "lock", user_id, reason=reason if check.unverified else "")
+    return check
+
+
+async def unlock(conn: aiosqlite.Connection, page_id: int, user_id: int, reason: str) -> None:
+    await _page(conn, page_id, states=("locked",))
+    if not reason.strip():
+        raise PrintDeskError("解锁需要写明理由。", 422)
+    await store.update_page(conn, page_id, state="draft")
+    await store.add_page_event(conn, page_id, "unlock", user_id, reason=reason.strip()[:500])
+
+
+async def mark_printed(conn: aiosqlite.Connection, page_id: int, user_id: int, city: str) -> None:
+    """Every essay on the page becomes 已见报 with the edition recorded, each in the audit trail."""
+    page = await _page(conn, page_id, states=("locked",))
+    edition = printed_edition(page)
+    actor = lifecycle.ActorRef(Actor.EDITOR, user_id)
+    for slot in await store.list_slots(conn, page_id):
+        await lifecycle.transition(
+            conn, slot.essay.id, Action.PRINT, actor, city=city, note=edition, changes={"printed_edition": edition}
+        )
+    await store.update_page(conn, page_id, state="printed", printed_at=dt.datetime.now(dt.UTC).isoformat())
+    await store.add_page_event(conn, page_id, "printed", user_id, reason=edition)
+
+
+def balance(slots: list[Slot]) -> tuple[dict[str, int], dict[str, int]]:
+    """How many essays per author role and per direction: the column mixes its voices on purpose."""
+    roles: dict[str, int] = {}
+    directions: dict[str, int] = {}
+    for slot in slots:
+        roles[slot.essay.author_role] = roles.get(slot.essay.author_role, 0) + 1
+        directions[slot.essay.direction_name] = directions.get(slot.essay.direction_name, 0) + 1
+    return roles, directions
+
+
+def export_page(
+    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], city: str, media_dir: Path
+) -> printexport.PrintPage:
+    """The page as the exports see it: print versions in slot order, nothing private."""
+    essays = []
+    for slot in slots:
+        essay, version = slot.essay, versions[slot.essay.id]
+        anonymous = essay.byline_mode == "role_only"
+        essays.append(
+            printexport.PrintEssay(
+                slot=slot.position,
+                headline=version.headline,
+                byline=version.byline,
+                affiliation=role_label(essay.author_role, city) if anonymous else essay.affiliation,
+                name="" if anonymous else essay.author_name,
+                body=version.body,
+                photo_path=(media_dir / essay.photo_path) if essay.photo_path else None,
+                char_count=version.char_count,
+            )
+        )
+    return printexport.PrintPage(
+        paper=page.paper,
+        date=dt.date.fromisoformat(page.pub_date),
+        page_label=page.page_label,
+        column_title=page.column_title,
+        lead=page.lead,
+        credits=[line.strip() for line in page.credits.splitlines() if line.strip()],
+        byline_style=page.byline_style,  # type: ignore[arg-type]
+        essays=essays,
+    )

@@ -1,0 +1,487 @@
+"""Full-text search over published essays: exact substring matching for queries of any length.
+
+Why this design (measured before it was chosen): word segmentation (jieba) cannot find a single
+character, and FTS5's trigram tokenizer cannot match queries shorter than three characters. FTS5
+over one token per character finds every length exactly, but a phrase of common characters must
+walk their long position lists (50–70 ms at 100,000 essays). So each essay is indexed twice over:
+- *bigram columns*: one overlapping character bigram per character, "锦州港" giving 锦州 州港 港
+  (the last character of a run stands alone, so no phrase can run on past it). A term of two or
+  more characters is the phrase of its bigrams ("锦州港" is "锦州 州港"): the bigrams are
+  consecutive exactly where the text holds the term, and bigrams are rare, so the check is cheap;
+- *character columns*: each distinct character of the essay once. A one-character term is that
+  token, with one short entry per essay instead of one per occurrence.
+A term longer than PROBE_CHARS is looked up by its first and last PROBE_CHARS characters and then
+checked against the stored original, which bounds the work a long or repetitive term can cause.
+
+Matching semantics (the tests' brute-force oracle checks exactly this):
+- Text and query are compared after NFKC normalization and Unicode casefolding, so "ＡＩ" finds
+  "ai" and the fullwidth "，" finds ",". Nothing else is folded: 医 does not find 醫.
+- A term matches when it is a substring of the normalized headline, byline or body. This holds for
+  Latin letters and digits too ("ai" finds "main"): they are indexed like CJK, not as words.
+- Punctuation is text like any other character: "锦州，" finds "锦州，" but not "锦州。", and
+  "州医" does not find "锦州，医保" (the bigrams there are 州， and ，医).
+- Whitespace and ASCII control characters separate words: no bigram spans them and query words
+  are split at them. Several words are ANDed; each may hit a different field.
+
+The caller owns the transaction: nothing here commits, so the index changes atomically with the
+publish, unpublish or edit that caused them. Only published essays are handed to ``index_essay``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import aiosqlite
+
+MAX_TERMS = 8
+MAX_TERM_CHARS = 100
+MAX_LIMIT = 100
+PROBE_CHARS = 8
+
+# Above this many matches the page is no longer ordered by bm25. Scoring costs time in proportion
+# to the match count (about 100 ms for 100,000 matches), and a query matching thousands of essays
+# is so unspecific that bm25 barely tells them apart (a character found in most essays has an IDF
+# of about zero). Such results keep headline hits first and then list each tier newest first by
+# essay id (ids grow with submission, so this is close to publication order); the total stays exact.
+RANK_CAP = 2000
+
+SNIPPET_CHARS = 110
+SNIPPET_LEAD = 30  # characters of context kept before the first match
+
+# The FTS tables use the 'ascii' tokenizer with every printable ASCII punctuation mark declared a
+# token character, so the only separators left are the space that joins the shadow's tokens and
+# the ASCII control characters. Treating whitespace and controls as word breaks keeps them out of
+# every token.
+_BREAK = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    essay_id: int
+    direction: str
+    headline: str
+    byline: str
+    body: str
+    published_at: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    essay_id: int
+    direction: str
+    headline_html: str
+    byline_html: str
+    snippet_html: str
+    published_at: str
+    headline_hit: bool  # every term occurs in the headline
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    terms: list[str]
+    ranked: bool = True  # False when more than RANK_CAP matches were ordered by recency instead
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalization and the shadow text
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def parse_query(q: str) -> list[str]:
+    """Whitespace-separated terms, normalized, deduplicated, at most MAX_TERMS of MAX_TERM_CHARS."""
+    terms: list[str] = []
+    # Normalize before splitting: NFKC turns some characters (U+3000, U+00A8 …) into spaces.
+    for word in _BREAK.split(normalize(q)):
+        term = word[:MAX_TERM_CHARS]
+        if term and term not in terms:
+            terms.append(term)
+    return terms[:MAX_TERMS]
+
+
+def bigrams(normalized: str) -> str:
+    """Bigram column tokens of normalized text: each character with its successor in the run."""
+    tokens: list[str] = []
+    for run in _BREAK.split(normalized):
+        tokens += [run[i : i + 2] for i in range(len(run))]
+    return " ".join(tokens)
+
+
+def characters(*normalized: str) -> str:
+    """Character column tokens: each distinct character once, in order of first appearance.
+
+    The order must be reproducible: a contentless delete has to present the same tokens at the
+    same positions, and set order changes with the hash seed.
+    """
+    return " ".join(dict.fromkeys(_BREAK.sub("", "".join(normalized))))
+
+
+def _quoted(tokens: str) -> str:
+    return '"' + tokens.replace('"', '""') + '"'
+
+
+def _term_expr(term: str, bigram_columns: str, char_columns: str) -> str:
+    """The FTS5 query for one normalized term (which holds no break characters)."""
+    if len(term) == 1:
+        return f"{{{char_columns}}} : {_quoted(term)}"
+    # Only whole bigrams: the lone last character of the shadow marks where a run ends.
+    pairs = " ".join(term[i : i + 2] for i in range(len(term) - 1))
+    return f"{{{bigram_columns}}} : {_quoted(pairs)}"
+
+
+def _direction_token(direction: str) -> str:
+    # Hex keeps a slug such as "logistics-hub" one ASCII token that no query phrase can produce.
+    return "d" + direction.encode().hex()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a query is put to the index: the terms FTS5 looks up, and the long ones to verify."""
+
+    terms: list[str]
+    probes: list[str]
+    verify: list[str]
+
+    @classmethod
+    def of(cls, terms: list[str]) -> _Plan:
+        # A term inside another term is implied by it; dropping it saves a doclist read.
+        needed = [t for t in terms if not any(t != u and t in u for u in terms)]
+        probes: list[str] = []
+        for term in needed:
+            ends = [term] if len(term) <= PROBE_CHARS else [term[:PROBE_CHARS], term[-PROBE_CHARS:]]
+            probes += [end for end in ends if end not in probes]
+        return cls(terms, probes, [t for t in needed if len(t) > PROBE_CHARS])
+
+    def main(self, direction: str | None, *, exclude_headline: bool = False) -> str:
+        """The expression for search_fts: every term somewhere, optionally not all in the headline."""
+        expr = " AND ".join(
+            _term_expr(t, "headline byline body", "headline_chars text_chars") for t in self.probes
+        )
+        if exclude_headline:
+            in_headline = " AND ".join(_term_expr(t, "headline", "headline_chars") for t in self.probes)
+            expr = f"({expr}) NOT ({in_headline})"
+        return _with_direction(expr, direction)
+
+    def headline(self, direction: str | None) -> str:
+        """The expression for search_headline_fts: every term in the headline."""
+        return _with_direction(
+            " AND ".join(_term_expr(t, "headline", "chars") for t in self.probes), direction
+        )
+
+
+def _with_direction(expr: str, direction: str | None) -> str:
+    if direction is None:
+        return expr
+    return f'({expr}) AND {{direction}} : "{_direction_token(direction)}"'
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the index (inside the caller's transaction)
+
+
+async def index_essay(conn: aiosqlite.Connection, doc: SearchDoc) -> None:
+    """Add or replace one essay in the index."""
+    await remove_essay(conn, doc.essay_id)
+    await conn.execute(
+        "INSERT INTO search_docs (essay_id, direction, published_at, headline, byline, body)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (doc.essay_id, doc.direction, doc.published_at, doc.headline, doc.byline, doc.body),
+    )
+    await _fts_write(conn, "insert", doc)
+
+
+async def remove_essay(conn: aiosqlite.Connection, essay_id: int) -> None:
+    """Take one essay out of the index; a no-op when it is not there."""
+    docs = await _load_docs(conn, [essay_id])
+    if essay_id not in docs:
+        return
+    # The FTS tables are contentless (a stored copy of the tokens would roughly double the
+    # database), so a delete must present the very tokens that were inserted. They are rebuilt
+    # from the stored original: NFKC and casefolding of assigned characters are stable by
+    # Unicode policy, so a Python upgrade does not change them.
+    await _fts_write(conn, "delete", docs[essay_id])
+    await conn.execute("DELETE FROM search_docs WHERE essay_id = ?", (essay_id,))
+
+
+async def rebuild_index(conn: aiosqlite.Connection, batch: int = 500) -> int:
+    """Re-derive both FTS tables from search_docs; returns how many essays were indexed.
+
+    The remedy when the tokens change: a new tokenization scheme, or a Python whose Unicode tables
+    normalize some then-unassigned character differently from the one that indexed it.
+    """
+    await conn.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
+    await conn.execute("INSERT INTO search_headline_fts (search_headline_fts) VALUES ('delete-all')")
+    count, after = 0, -1
+    while True:
+        ids = await _ids(
+            conn,
+            "SELECT essay_id FROM search_docs WHERE essay_id > ? ORDER BY essay_id LIMIT ?",
+            (after, batch),
+        )
+        if not ids:
+            return count
+        for doc in (await _load_docs(conn, ids)).values():
+            await _fts_write(conn, "insert", doc)
+        count, after = count + len(ids), ids[-1]
+
+
+async def _fts_write(conn: aiosqlite.Connection, command: str, doc: SearchDoc) -> None:
+    """Insert or delete (FTS5's 'delete' command) one essay's tokens in both FTS tables."""
+    headline, byline, body = normalize(doc.headline), normalize(doc.byline), normalize(doc.body)
+    main = (
+        doc.essay_id, bigrams(headline), bigrams(byline), bigrams(body),
+        characters(headline), characters(byline, body), _direction_token(doc.direction),
+    )  # fmt: skip
+    head = (doc.essay_id, bigrams(headline), characters(headline), _direction_token(doc.direction))
+    if command == "delete":
+        await conn.execute(
+            "INSERT INTO search_fts (search_fts, rowid, headline, byline, body, headline_chars, text_chars,"
+            " direction) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?)",
+            main,
+        )
+        await conn.execute(
+            "INSERT INTO search_headline_fts (search_headline_fts, rowid, headline, chars, direction)"
+            " VALUES ('delete', ?, ?, ?, ?)",
+            head,
+        )
+        return
+    await conn.execute(
+        "INSERT INTO search_fts (rowid, headline, byline, body, headline_chars, text_chars, direction)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        main,
+    )
+    await conn.execute(
+        "INSERT INTO search_headline_fts (rowid, headline, chars, direction) VALUES (?, ?, ?, ?)", head
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Querying
+
+_Page = list[tuple[int, bool]]  # (essay_id, headline_hit) in result order
+
+
+async def search(
+    conn: aiosqlite.Connection, query: str, *, direction: str | None = None, limit: int = 20, offset: int = 0
+) -> SearchResults:
+    """Published essays containing every term of ``query``: headline hits first, then by relevance."""
+    terms = parse_query(query)
+    if not terms:
+        return SearchResults(total=0, hits=[], terms=[])
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
+    plan = _Plan.of(terms)
+    ranked = True
+    if plan.verify:
+        total, page, docs = await _verified_page(conn, plan, direction, limit, offset)
+    else:
+        total = await _count(conn, "search_fts", plan.main(direction))
+        ranked = total <= RANK_CAP
+        if total == 0:
+            page = []
+        elif ranked:
+            page = await _ranked_page(conn, plan, direction, limit, offset)
+        else:
+            page = await _recency_page(conn, plan, direction, limit, offset)
+        docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
+    hits = [_hit(docs[essay_id], terms, headline_hit) for essay_id, headline_hit in page if essay_id in docs]
+    return SearchResults(total=total, hits=hits, terms=terms, ranked=ranked)
+
+
+async def _count(conn: aiosqlite.Connection, table: str, expr: str) -> int:
+    async with conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)) as cur:  # noqa: S608
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _ids(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> list[int]:
+    async with conn.execute(sql, params) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def _ranked_page(
+    conn: aiosqlite.Connection, plan: _Plan, direction: str | None, limit: int, offset: int
+) -> _Page:
+    """One query orders every match: headline hits, rank, newest, id.
+
+    rank is bm25 with column weights, configured in the migration (0005_search.sql).
+    """
+    sql = (
+        "SELECT search_fts.rowid,"
+        " search_fts.rowid IN (SELECT rowid FROM search_headline_fts WHERE search_headline_fts MATCH ?) AS hh"
+        " FROM search_fts JOIN search_docs AS d ON d.essay_id = search_fts.rowid"
+        " WHERE search_fts MATCH ?"
+        " ORDER BY hh DESC, search_fts.rank, d.published_at DESC, search_fts.rowid DESC"
+        " LIMIT ? OFFSET ?"
+    )
+    params = (plan.headline(direction), plan.main(direction), limit, offset)
+    async with conn.execute(sql, params) as cur:
+        return [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
+
+
+async def _recency_page(
+    conn: aiosqlite.Connection, plan: _Plan, direction: str | None, limit: int, offset: int
+) -> _Page:
+    """Too many matches to score: headline hits, then the rest, each newest (highest id) first.
+
+    Walking a doclist backwards by rowid stops after LIMIT + OFFSET rows, so this costs the page,
+    not the match count. The small headline table keeps counting the first tier cheap.
+    """
+    head = plan.headline(direction)
+    n_head = await _count(conn, "search_headline_fts", head)
+    page: _Page = []
+    if offset < n_head:
+        sql = (
+            "SELECT rowid FROM search_headline_fts WHERE search_headline_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT ? OFFSET ?"
+        )
+        page += [(i, True) for i in await _ids(conn, sql, (head, limit, offset))]
+    rest_limit = limit - len(page)
+    if rest_limit > 0:
+        rest = plan.main(direction, exclude_headline=True)
+        sql = "SELECT rowid FROM search_fts WHERE search_fts MATCH ? ORDER BY rowid DESC LIMIT ? OFFSET ?"
+        page += [(i, False) for i in await _ids(conn, sql, (rest, rest_limit, max(0, offset - n_head)))]
+    return page
+
+
+async def _verified_page(
+    conn: aiosqlite.Connection, plan: _Plan, direction: str | None, limit: int, offset: int
+) -> tuple[int, _Page, dict[int, SearchDoc]]:
+    """Long terms: the index finds essays holding each term's two ends; the originals decide.
+
+    Essays that hold both ends of a long term but not the term itself are rare, so the candidates
+    are about as many as the matches and all of them are checked, which keeps the total exact.
+    """
+    sql = (
+        "SELECT search_fts.rowid, search_fts.rank,"
+        " d.direction, d.headline, d.byline, d.body, d.published_at"
+        " FROM search_fts JOIN search_docs AS d ON d.essay_id = search_fts.rowid WHERE search_fts MATCH ?"
+    )
+    async with conn.execute(sql, (plan.main(direction),)) as cur:
+        rows = await cur.fetchall()
+    found: list[tuple[bool, float, SearchDoc]] = []
+    for row in rows:
+        doc = SearchDoc(int(row[0]), row[2], row[3], row[4], row[5], row[6])
+        fields = [normalize(doc.headline), normalize(doc.byline), normalize(doc.body)]
+        if all(any(term in field for field in fields) for term in plan.verify):
+            found.append((all(term in fields[0] for term in plan.terms), float(row[1]), doc))
+    # Stable sorts, least significant key first: id, then date (both newest first), then rank.
+    found.sort(key=lambda f: f[2].essay_id, reverse=True)
+    found.sort(key=lambda f: f[2].published_at, reverse=True)
+    found.sort(key=lambda f: (not f[0], f[1]))
+    page = found[offset : offset + limit]
+    return len(found), [(doc.essay_id, hh) for hh, _, doc in page], {doc.essay_id: doc for _, _, doc in page}
+
+
+async def _load_docs(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, SearchDoc]:
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    sql = (  # only placeholders are interpolated
+        "SELECT essay_id, direction, headline, byline, body, published_at FROM search_docs"  # noqa: S608
+        f" WHERE essay_id IN ({marks})"
+    )
+    async with conn.execute(sql, ids) as cur:
+        rows = await cur.fetchall()
+    return {int(r[0]): SearchDoc(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# Highlighting on the original text
+
+
+def _hit(doc: SearchDoc, terms: list[str], headline_hit: bool) -> SearchHit:
+    return SearchHit(
+        essay_id=doc.essay_id,
+        direction=doc.direction,
+        headline_html=highlight(doc.headline, terms),
+        byline_html=highlight(doc.byline, terms),
+        snippet_html=snippet(doc.body, terms),
+        published_at=doc.published_at,
+        headline_hit=headline_hit,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _normalize_char(ch: str) -> str:
+    return normalize(ch)
+
+
+def _normalized_with_owners(text: str) -> tuple[str, list[int] | None]:
+    """The normalized text and, per normalized character, the index of the original character.
+
+    ``None`` means the mapping is the identity (every character normalized to exactly one). Text is
+    normalized piece by piece so positions can be mapped back; where that differs from normalizing
+    the whole string (a combining accent that composes), highlighting may miss a match, but which
+    essays match is decided by the index and stays exact.
+    """
+    pieces = [_normalize_char(ch) for ch in text]
+    normed = "".join(pieces)
+    if len(normed) == len(text):  # no character normalizes to "", so each gave exactly one
+        return normed, None
+    owners: list[int] = []
+    for index, piece in enumerate(pieces):
+        owners.extend([index] * len(piece))
+    return normed, owners
+
+
+def match_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Merged [start, end) spans of the original text covered by any occurrence of any term."""
+    normed, owners = _normalized_with_owners(text)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        at = normed.find(term)
+        while at != -1:
+            end = at + len(term)
+            spans.append((at, end) if owners is None else (owners[at], owners[end - 1] + 1))
+            at = normed.find(term, at + 1)
+    return _merge(sorted(spans))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out: list[str] = []
+    pos = start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        out.append(html.escape(text[pos:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    return "".join(out)
+
+
+def highlight(text: str, terms: Sequence[str]) -> str:
+    """The whole text, HTML-escaped, with every term occurrence in <mark>."""
+    return _render(text, match_spans(text, terms), 0, len(text))
+
+
+def snippet(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """An escaped window of the body around its first match (or its start), with … at cut ends."""
+    spans = match_spans(body, terms)
+    first = spans[0][0] if spans else 0
+    start = max(0, first - SNIPPET_LEAD)
+    end = min(len(body), start + width)
+    start = max(0, min(start, end - width))  # near the end, widen backwards to keep the width
+    text = _render(body, spans, start, end)
+    return ("…" if start > 0 else "") + text + ("…" if end < len(body) else "")

@@ -1,0 +1,263 @@
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from support import SAMPLE_BODY, create_essay, csrf_from
+
+from citizenvoice import printexport
+
+VOICES = [
+    ("community", "城南街道幸福社区党委书记", "王建国", "社区的灯火"),
+    ("enterprise", "锦港物流有限公司总经理", "赵明", "一条通向世界的路"),
+    ("resident", "", "李春梅", "河边的早晨"),
+    ("research", "渤海大学科技处处长", "陈思远", "把论文写在大地上"),
+]
+
+
+def fonts_ready() -> bool:
+    try:
+        printexport.find_cjk_fonts()
+    except printexport.MissingCJKFont:
+        return False
+    return True
+
+
+def _page(client, **overrides) -> int:
+    token = csrf_from(client.get("/editor").text)
+    data = {"paper": "锦州日报", "date": "2026-11-24", "page_label": "T08", "column_title": "写给下一个五年",
+            "slots": "4", "slot_budget": "500", "lead": "新的五年，城市向海图强。", "credits": "本栏目内容由本报记者整理",
+            "byline_style": "under_headline", "csrf_token": token, **overrides}
+    response = client.post("/editor/pages", data=data)
+    assert response.status_code == 303, response.text
+    match = re.fullmatch(r"/editor/pages/(\d+)", response.headers["location"])
+    assert match
+    return int(match.group(1))
+
+
+def _post(client, url: str, **data):
+    token = csrf_from(client.get("/editor").text)
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def _full_page(client) -> tuple[int, list[int]]:
+    ids = [
+        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+                     headline=headline)[0]
+        for role, aff, name, headline in VOICES
+    ]
+    page_id = _page(client)
+    for essay_id in ids:
+        assert _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id)).status_code == 303
+    return page_id, ids
+
+
+def test_create_page_validates_fields_in_chinese_and_keeps_input(staff_client):
+    client = staff_client("editor")
+    token = csrf_from(client.get("/editor").text)
+    response = client.post("/editor/pages", data={"paper": "锦州日报", "date": "24/11/2026", "page_label": "T08",
+                                                  "column_title": "写给下一个五年", "slots": "12", "csrf_token": token})
+    assert response.status_code == 422
+    assert "YYYY-MM-DD" in response.text and "篇数应为 1–8" in response.text
+    assert 'value="24/11/2026"' in response.text
+
+
+def test_only_published_print_consenting_essays_not_on_another_page_are_candidates(staff_client):
+    client = staff_client("editor")
+    ok, _ = create_essay(client, status="published", headline="可以见报的文章")
+    create_essay(client, status="published", headline="不同意见报的文章", consent_print=False)
+    create_essay(client, status="pending", headline="还在审核的文章")
+    first = _page(client)
+    html = client.get(f"/editor/pages/{first}/candidates").text
+    assert "可以见报的文章" in html
+    assert "不同意见报的文章" not in html and "还在审核的文章" not in html
+    _post(client, f"/editor/pages/{first}/slots", essay_id=str(ok))
+    second = _page(client, page_label="T09")
+    assert "可以见报的文章" not in client.get(f"/editor/pages/{second}/candidates").text
+    refused = _post(client, f"/editor/pages/{second}/slots", essay_id=str(ok))
+    assert refused.status_code == 409 and "另一个版面" in refused.text
+
+
+def test_over_budget_slot_is_flagged(staff_client):
+    client = staff_client("editor")
+    essay_id, _ = create_essay(client, status="published", body=SAMPLE_BODY * 3)
+    page_id = _page(client, slot_budget="300")
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    html = client.get(f"/editor/pages/{page_id}").text
+    assert "超出预算" in html
+
+
+def test_print_version_is_versioned_and_diffed_against_published_text(staff_client):
+    client = staff_client("editor")
+    essay_id, _ = create_essay(client, status="published")
+    page_id = _page(client)
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    trimmed = SAMPLE_BODY.split("\n\n")[0] + "\n\n" + SAMPLE_BODY.split("\n\n")[2]
+    response = _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version",
+                     headline="港口的灯", byline="锦州市民 李春梅", body=trimmed)
+    assert response.status_code == 303
+    html = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
+    assert "第 2 版见报稿" in html and "<del>" in html
+    assert client.portal.call(_online_body, client, essay_id) == SAMPLE_BODY  # the online text is untouched
+
+
+def test_lock_requires_verification_or_an_override_reason(staff_client):
+    client = staff_client("editor")
+    page_id, ids = _full_page(client)
+    refused = _post(client, f"/editor/pages/{page_id}/lock")
+    assert refused.status_code == 422 and "未核实" in refused.text
+    assert "已锁定" not in client.get(f"/editor/pages/{page_id}").text.split("锁定、导出与见报")[0]
+    for essay_id in ids[:3]:
+        _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/verify", note="已电话联系作者，确认本人投稿")
+    assert _post(client, f"/editor/pages/{page_id}/lock").status_code == 422
+    forced = _post(client, f"/editor/pages/{page_id}/lock", override_reason="作者出差，已通过单位确认")
+    assert forced.status_code == 303
+    html = client.get(f"/editor/pages/{page_id}").text
+    assert "作者出差，已通过单位确认" in html  # recorded in the page's log
+
+
+def test_viewing_the_phone_is_recorded_with_who_and_when(staff_client):
+    client = staff_client("editor", username="editor-zhou")
+    essay_id, _ = create_essay(client, status="published", phone="13912345678")
+    page_id = _page(client)
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    before = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
+    assert "13912345678" not in before
+    shown = _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/phone")
+    assert "13912345678" in shown.text
+    assert "电话查看记录（1）" in shown.text and "editor-zhou" in shown.text
+
+
+def test_author_signoff_round_trip_accept_and_object(staff_client):
+    client = staff_client("editor")
+    essay_id, token = create_essay(client, status="published")
+    page_id = _page(client)
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    # a typo-sized change does not warrant asking the author
+    typo = SAMPLE_BODY.replace("吊机", "吊车", 1)
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯", byline="锦州市民 李春梅", body=typo)
+    assert _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/signoff").status_code == 422
+    cut = SAMPLE_BODY.split("\n\n")[0]
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯", byline="锦州市民 李春梅", body=cut)
+    assert _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/signoff").status_code == 303
+    assert "等待作者确认" in client.get(f"/editor/pages/{page_id}").text
+
+    author_view = client.get(f"/track/{token}/signoff")
+    assert author_view.status_code == 200 and "<del>" in author_view.text
+    assert author_view.headers["cache-control"] == "no-store"
+    empty_objection = client.post(f"/track/{token}/signoff",
+                                  data={"answer": "objected", "note": "", "csrf_token": csrf_from(author_view.text)})
+    assert empty_objection.status_code == 422 and "请写下您的意见" in empty_objection.text
+    objected = client.post(f"/track/{token}/signoff", data={
+        "answer": "objected", "note": "最后一段请保留", "csrf_token": csrf_from(author_view.text)})
+    assert objected.status_code == 303
+    page_html = client.get(f"/editor/pages/{page_id}").text
+    assert "作者有意见" in page_html and "最后一段请保留" in page_html
+
+    # a new request after the editor restores the ending; this time the author accepts
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯", byline="锦州市民 李春梅",
+          body=cut + "\n\n" + SAMPLE_BODY.split("\n\n")[2])
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/signoff")
+    accepted = client.post(f"/track/{token}/signoff", data={"answer": "accepted", "csrf_token": csrf_from(author_view.text)})
+    assert accepted.status_code == 303
+    assert "作者已同意见报稿" in client.get(f"/editor/pages/{page_id}").text
+
+
+def test_signoff_page_for_unknown_token_is_404(client):
+    assert client.get("/track/not-a-real-token/signoff").status_code == 404
+
+
+def test_ordering_buttons_move_slots(staff_client):
+    client = staff_client("editor")
+    page_id, ids = _full_page(client)
+    _post(client, f"/editor/pages/{page_id}/slots/{ids[2]}/move", direction="up")
+    html = client.get(f"/editor/pages/{page_id}").text
+    assert html.index("2. 河边的早晨") < html.index("3. 一条通向世界的路")
+
+
+def _locked_page(client) -> tuple[int, list[int]]:
+    page_id, ids = _full_page(client)
+    for essay_id in ids:
+        _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/verify", note="已电话核实")
+    assert _post(client, f"/editor/pages/{page_id}/lock").status_code == 303
+    return page_id, ids
+
+
+def test_exports_need_a_locked_page(staff_client):
+    client = staff_client("editor")
+    page_id, _ = _full_page(client)
+    assert client.get(f"/editor/pages/{page_id}/package.zip").status_code == 409
+
+
+def test_package_zip_has_texts_and_manifest_in_slot_order(staff_client):
+    client = staff_client("editor")
+    page_id, _ = _locked_page(client)
+    response = client.get(f"/editor/pages/{page_id}/package.zip")
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [e["headline"] for e in manifest["essays"]] == [v[3] for v in VOICES]
+    first = archive.read(manifest["essays"][0]["text_file"]).decode("utf-8")
+    assert "城南街道幸福社区党委书记 王建国" in first
+    assert "13812345678" not in json.dumps(manifest, ensure_ascii=False)
+
+
+def test_docx_has_every_headline_and_byline(staff_client):
+    import docx
+
+    client = staff_client("editor")
+    page_id, _ = _locked_page(client)
+    response = client.get(f"/editor/pages/{page_id}/page.docx")
+    document = docx.Document(io.BytesIO(response.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    for _, aff, name, headline in VOICES:
+        assert headline in text
+        assert name in text
+
+
+@pytest.mark.skipif(not fonts_ready(), reason="no CJK font (apt-get install fonts-noto-cjk)")
+def test_proof_pdf_contains_every_headline_and_byline(staff_client):
+    from pypdf import PdfReader
+
+    client = staff_client("editor")
+    page_id, _ = _locked_page(client)
+    response = client.get(f"/editor/pages/{page_id}/proof.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages))
+    for _, aff, name, headline in VOICES:
+        assert headline in text and name in text
+
+
+def test_mark_printed_updates_essays_public_page_and_tracking(staff_client):
+    client = staff_client("editor")
+    page_id, ids = _locked_page(client)
+    assert _post(client, f"/editor/pages/{page_id}/printed").status_code == 303
+    essay_page = client.get(f"/essays/{ids[0]}")
+    assert "刊于《锦州日报》2026年11月24日 T08版" in essay_page.text
+    events = client.portal.call(_events, client, ids[0])
+    assert events[-1] == ("print", "published", "printed")
+
+
+async def _online_body(client, essay_id):
+    from citizenvoice.store import essays as essay_store
+
+    async with client.app.state.db.read() as conn:
+        return (await essay_store.get_essay(conn, essay_id)).body
+
+
+async def _events(client, essay_id):
+    from citizenvoice.store import essays as essay_store
+
+    async with client.app.state.db.read() as conn:
+        return [(e.action, e.from_status, e.to_status) for e in await essay_store.list_events(conn, essay_id)]
+
+
+def test_moderators_cannot_use_the_print_desk_and_editors_cannot_moderate(staff_client):
+    client = staff_client("moderator")
+    assert client.get("/editor").status_code == 403
+    client.cookies.clear()
+    editor = staff_client("editor")
+    assert editor.get("/moderate").status_code == 403

@@ -1,0 +1,127 @@
+"""Abuse limits: per IP and per phone number, stored in the database so every worker process shares
+them, refused with HTTP 429 and a clear message, and the author's text kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from citizenvoice import ratelimit
+from citizenvoice.app import create_app
+from citizenvoice.settings import Settings
+from citizenvoice.store import ratelimit as rate_store
+from tests.submit_helpers import (
+    BODY,
+    count,
+    field_value,
+    form_tokens,
+    parse,
+    post_essay,
+    post_from,
+    read,
+    submit_essay,
+    valid_form,
+    write,
+)
+
+
+def phone(n: int) -> str:
+    return f"1390000{n:04d}"
+
+
+def test_sixth_submission_from_one_address_in_an_hour_is_refused(client: TestClient,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(5):
+        submit_essay(client, phone=phone(n))
+    response = post_essay(client, phone=phone(99), headline="第六篇文章")
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 3000
+    page = parse(response.text)
+    alert = page.by_id("form-alert").text()
+    assert "每小时最多投稿 5 篇" in alert and "分钟后再提交" in alert
+    assert field_value(page, "body") == BODY and field_value(page, "headline") == "第六篇文章"
+    assert count(client, "essays") == 5
+
+    # an hour later the same form goes through
+    later = ratelimit.now() + 3601
+    monkeypatch.setattr(ratelimit, "now", lambda: later)
+    tokens = {n: field_value(page, n) for n in ("csrf_token", "form_token")}
+    assert post_essay(client, tokens=tokens, phone=phone(99), headline="第六篇文章").status_code == 303
+    assert count(client, "essays") == 6
+
+
+def test_sixth_submission_with_one_phone_from_many_addresses_is_refused(client: TestClient) -> None:
+    statuses = []
+    for n in range(6):
+        payload = {**form_tokens(client), **valid_form(phone="139 0000 1234")}
+        statuses.append(post_from(client, f"198.51.100.{n + 1}", "/submit", payload).status_code)
+    assert statuses == [303] * 5 + [429]
+    assert count(client, "essays") == 5
+
+
+def test_limits_hold_across_worker_processes(tmp_path: Path) -> None:
+    # Two apps on one database stand for two worker processes: they share nothing but SQLite.
+    settings = Settings(data_dir=tmp_path / "d", secret_key="s" * 40).resolved()
+    with TestClient(create_app(settings), follow_redirects=False) as first, \
+            TestClient(create_app(settings), follow_redirects=False) as second:
+        for n in range(3):
+            submit_essay(first, phone=phone(n))
+        for n in range(3, 5):
+            submit_essay(second, phone=phone(n))
+        assert post_essay(first, phone=phone(7)).status_code == 429
+        assert post_essay(second, phone=phone(8)).status_code == 429
+        assert count(first, "essays") == 5
+
+
+def test_retrying_a_stored_submission_is_not_counted_or_refused(client: TestClient) -> None:
+    for n in range(4):
+        submit_essay(client, phone=phone(n))
+    tokens = form_tokens(client)
+    fifth = post_essay(client, tokens=tokens, phone=phone(4))
+    retry = post_essay(client, tokens=tokens, phone=phone(4))
+    assert fifth.status_code == retry.status_code == 303
+    assert retry.headers["location"] == fifth.headers["location"]
+    assert count(client, "essays") == 5
+
+
+def test_refused_attempts_do_not_extend_the_block(client: TestClient) -> None:
+    for n in range(5):
+        submit_essay(client, phone=phone(n))
+    for n in range(3):
+        assert post_essay(client, phone=phone(50 + n)).status_code == 429
+    assert read(client, lambda conn: rate_store.count_events(conn, "submit-ip")) == 5
+
+
+def test_ip_and_phone_are_stored_only_as_keyed_hashes(client: TestClient) -> None:
+    submit_essay(client, phone="13912345678")
+
+    async def keys(conn) -> list[str]:
+        async with conn.execute("SELECT bucket || ' ' || key_hash FROM rate_events") as cur:
+            return [row[0] for row in await cur.fetchall()]
+
+    rows = read(client, keys)
+    assert sorted(r.split()[0] for r in rows) == ["submit-ip", "submit-phone"]
+    assert not any("13912345678" in r or "testclient" in r or "5678" in r for r in rows)
+
+
+def test_window_slides(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = ratelimit.Limit("test", 2, 100, "请 {minutes} 分钟后再试")
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(ratelimit, "now", lambda: clock["now"])
+
+    def attempt(at: float) -> ratelimit.RateLimited | None:
+        clock["now"] = at
+        try:
+            write(client, lambda conn: ratelimit.hit(conn, "secret", [(limit, "key")]))
+        except ratelimit.RateLimited as exc:
+            return exc
+        return None
+
+    assert attempt(1_000_000) is None
+    assert attempt(1_000_050) is None
+    refused = attempt(1_000_060)
+    assert refused is not None and refused.retry_after == 40 and refused.message == "请 1 分钟后再试"
+    assert attempt(1_000_101) is None  # the first event has left the window
+    assert attempt(1_000_120) is not None
