@@ -25,6 +25,11 @@ from citizenvoice.textdiff import is_substantive_change
 
 BYLINE_STYLES = {"under_headline": "署名在标题下（单位 职务 姓名）", "after_body": "文末注明（作者系……）"}
 PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见报"}
+PAGE_EVENT_LABELS = {
+    "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
+    "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
+    "printed": "标记见报",
+}
 _PAGE_LABEL = re.compile(r"^[A-Za-z]{0,2}\d{1,3}$")
 
 

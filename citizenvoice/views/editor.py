@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from citizenvoice import auth, printdesk, printexport
 from citizenvoice.essays import AUTHOR_ROLES
 from citizenvoice.forms import read_form, text_field
-from citizenvoice.printdesk import BYLINE_STYLES, PAGE_STATES, PrintDeskError
+from citizenvoice.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
 from citizenvoice.routing import route
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import printdesk as store
@@ -99,7 +99,7 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
     context = {
         "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check,
         "events": events, "roles": roles, "directions": directions, "error": error,
-        "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES,
+        "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES, "EVENT_LABELS": PAGE_EVENT_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
     }
     return render(request, "editor/page.html", context, status_code=status_code)
