@@ -20,7 +20,7 @@ from datetime import date
 import aiosqlite
 
 from citizenvoice import db as database
-from citizenvoice import lifecycle, sitesettings
+from citizenvoice import lifecycle, moderation, sitesettings
 from citizenvoice.cli import command, run_async
 from citizenvoice.essays import Action, Actor
 from citizenvoice.lifecycle import ActorRef
@@ -238,7 +238,8 @@ def printed_edition(paper_name: str, on: date) -> str:
     return f"《{paper_name}》{on.isoformat()} T08版"
 
 
-async def _load_one(conn: aiosqlite.Connection, demo: DemoEssay, site: Settings) -> bool:
+async def _load_one(conn: aiosqlite.Connection, demo: DemoEssay, site: Settings,
+                    screeners: moderation.ScreenerCache) -> bool:
     """Store one demo essay and move it to its outcome; False if it exists or its board is gone."""
     if await essay_store.get_by_tracking_code(conn, demo.code) is not None:
         return False
@@ -254,6 +255,8 @@ async def _load_one(conn: aiosqlite.Connection, demo: DemoEssay, site: Settings)
     essay_id = await essay_store.insert_essay(
         conn, new, tracking_code=demo.code, token=secrets.token_urlsafe(32), submit_ip=None
     )
+    # Screened like a real submission, so the demo queue shows what moderators will see.
+    await moderation.screen_submission(conn, essay_id, await moderation.load_screener(conn, screeners))
     city = site.city
     if demo.outcome in ("published", "printed"):
         await lifecycle.transition(conn, essay_id, Action.APPROVE, MODERATOR, city=city)
@@ -270,10 +273,10 @@ async def load_demo(db: database.Database, base: Settings) -> list[str]:
     """Load the demo essays not yet present; returns the tracking codes added."""
     async with db.read() as conn:
         site = sitesettings.merged(base, await admin_store.load_site_settings(conn))
-    added = []
+    added, screeners = [], moderation.ScreenerCache()
     for demo in ESSAYS:
         async with db.write() as conn:
-            if await _load_one(conn, demo, site):
+            if await _load_one(conn, demo, site, screeners):
                 added.append(demo.code)
     return added
 

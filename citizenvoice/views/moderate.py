@@ -1,7 +1,348 @@
-"""Handlers for the moderate area (built by its own issue)."""
+"""The moderation area (/moderate): the queue, the item page with one form per decision, claims,
+one-click redaction and bulk decisions. Handlers parse the request, call :mod:`citizenvoice.moderation`
+in one write transaction, and redirect, or re-render the item page with the refusal explained."""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
 
-routes: list[BaseRoute] = []
+from markupsafe import Markup
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from citizenvoice import auth, lifecycle, moderation, privacy, sitesettings, submission
+from citizenvoice.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
+from citizenvoice.forms import read_form, text_field
+from citizenvoice.routing import route
+from citizenvoice.screening import highlight_html
+from citizenvoice.staff import User
+from citizenvoice.store import directions as direction_store
+from citizenvoice.store import essays as essay_store
+from citizenvoice.store import moderation as store
+from citizenvoice.store import wordlists
+from citizenvoice.store.moderation import Cursor, QueueFilters
+from citizenvoice.templating import render
+from citizenvoice.textdiff import diff_html
+
+MODERATOR = ["moderator"]
+PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}
+_FLASH = "moderate_flash"
+REFUSED = (moderation.ClaimedByOther, IllegalTransition, lifecycle.StaleVersion)
+
+
+async def _user(request: Request) -> User:
+    user = await auth.current_user(request)
+    assert user is not None  # the route's access check let only moderators and admins in
+    return user
+
+
+def _essay_id(request: Request) -> int:
+    return int(request.path_params["essay_id"])
+
+
+def _flash(request: Request, message: str) -> None:
+    # Appended: a decision's confirmation must survive the "queue is empty" note that may follow it.
+    earlier = request.session.get(_FLASH)
+    request.session[_FLASH] = f"{earlier} {message}" if earlier else message
+
+
+def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
+    context = {"flash": request.session.pop(_FLASH, None), "FLAG_LABELS": moderation.FLAG_LABELS, **context}
+    return render(request, template, context, status_code=status_code, headers=PRIVATE)
+
+
+async def _screener(request: Request, conn: Any) -> Any:
+    return await moderation.load_screener(conn, moderation.screener_cache(request.app))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The queue
+
+
+def _filters(request: Request, directions: list[Any]) -> QueueFilters:
+    params = request.query_params
+    status = params.get("status", "pending")
+    slug = params.get("direction", "")
+    flag = params.get("flag", "")
+    role = params.get("role", "")
+    return QueueFilters(
+        status=status if status in {s.value for s in Status} else "pending",
+        direction_id=next((d.id for d in directions if d.slug == slug), None),
+        author_role=role if role in AUTHOR_ROLES else "",
+        flag=flag if flag in moderation.FLAG_LABELS else "",
+        has_photo=params.get("photo") == "1",
+        search=params.get("q", "").strip()[: store.SEARCH_MAX],
+    )
+
+
+def _query(request: Request, **changes: str) -> str:
+    """The current queue's query string with some parameters changed (empty value = removed)."""
+    params = {k: v for k, v in request.query_params.items() if k in {"status", "direction", "role", "flag",
+                                                                       "photo", "q"}}  # fmt: skip
+    params.update(changes)
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+async def queue(request: Request) -> Response:
+    db = request.app.state.db
+    async with db.read() as conn:
+        directions = await direction_store.list_directions(conn)
+        filters = _filters(request, directions)
+        after = Cursor.decode(request.query_params.get("after", ""))
+        rows = await store.queue_page(conn, filters, after=after, limit=store.PAGE_SIZE + 1)
+        items, more = rows[: store.PAGE_SIZE], len(rows) > store.PAGE_SIZE
+        ids = [i.id for i in items]
+        context = {
+            "items": items,
+            "filters": filters,
+            "values": dict(request.query_params),
+            "directions": directions,
+            "total": await store.count_queue(conn, filters),
+            "health": await moderation.queue_health(conn, request.app.state.settings.queue_target_hours),
+            "flags": await store.flag_counts(conn, ids),
+            "duplicates": await store.duplicate_counts(conn, ids),
+            "claims": await store.live_claims(conn, ids, now=moderation.clock()),
+            "reasons": await wordlists.rejection_reasons(conn),
+            "next_query": _query(request, after=items[-1].cursor.encode()) if more else None,
+            "first_query": _query(request) if after else None,
+            "status_query": lambda s: _query(request, status=s),
+        }
+    return _page(request, "moderate/queue.html", {**context, "ages": _ages(items)})
+
+
+def _ages(items: list[store.QueueItem]) -> dict[int, str]:
+    now = datetime.now(UTC)
+    return {i.id: moderation.age_label(moderation.age_hours(i.submitted_at, now)) for i in items}
+
+
+async def next_item(request: Request) -> Response:
+    """The next pending essay nobody else holds, after ``after`` in queue order (wrapping round)."""
+    user = await _user(request)
+    raw = request.query_params.get("after", "")
+    filters = QueueFilters(available_to=(user.id, moderation.clock()))
+    async with request.app.state.db.read() as conn:
+        cursor = await store.essay_cursor(conn, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+        found = await store.queue_page(conn, filters, after=cursor, limit=1)
+        if not found and cursor is not None:
+            found = await store.queue_page(conn, filters, limit=1)
+    if not found:
+        _flash(request, "待审核的文章都处理完了（或正由同事审核）。")
+        return RedirectResponse("/moderate", status_code=303)
+    return RedirectResponse(f"/moderate/{found[0].id}", status_code=303)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The item page
+
+
+async def item(request: Request) -> Response:
+    """The item page; opening it claims the essay when there is a decision to make on it."""
+    essay_id, user = _essay_id(request), await _user(request)
+    async with request.app.state.db.read() as conn:
+        essay = await essay_store.get_essay(conn, essay_id)
+    if essay is None:
+        raise HTTPException(404, "没有找到这篇文章。")
+    if allowed_actions(essay.status, Actor.MODERATOR):
+        try:
+            async with request.app.state.db.write() as conn:
+                await moderation.claim(conn, essay_id, user.id)
+        except moderation.ClaimedByOther:
+            pass  # the page shows who holds it and offers to take over
+    return await _item_page(request, essay_id)
+
+
+async def _item_page(
+    request: Request, essay_id: int, *, status_code: int = 200, alert: str = "", failed: str = "",
+    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+) -> Response:  # fmt: skip
+    user = await _user(request)
+    async with request.app.state.db.read() as conn:
+        essay = await essay_store.get_essay(conn, essay_id)
+        if essay is None:
+            raise HTTPException(404, "没有找到这篇文章。")
+        context = await _item_context(request, conn, essay, user)
+    context.update(alert=alert, failed=failed, errors=errors or {}, values=values or {})
+    return _page(request, "moderate/item.html", context, status_code=status_code)
+
+
+async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, user: User) -> dict[str, Any]:
+    screener = await _screener(request, conn)
+    headline_flags = screener.screen(essay.headline).flags
+    body_flags = screener.screen(essay.body).flags
+    claim = await moderation.current_claim(conn, essay.id)
+    site = await sitesettings.refreshed(request)
+    revisions = await essay_store.list_revisions(conn, essay.id)
+    return {
+        "essay": essay,
+        "byline": lifecycle.essay_byline(essay, site.city),
+        "headline_html": Markup(highlight_html(essay.headline, headline_flags)),
+        "body_html": _paragraphs(highlight_html(essay.body, body_flags)),
+        "flags": [("标题", f) for f in headline_flags] + [("正文", f) for f in body_flags],
+        "has_pii": any(f.is_pii for f in headline_flags + body_flags),
+        "claim": claim,
+        "claim_minutes": max(1, round((claim.expires_at - moderation.clock()) / 60)) if claim else 0,
+        "mine": claim is not None and claim.user_id == user.id,
+        "actions": [str(a) for a in allowed_actions(essay.status, Actor.MODERATOR)],
+        "editable": essay.status in moderation.EDITABLE,
+        "duplicates": await store.duplicates_of(conn, essay.id),
+        "others": await store.submissions_by_phone(conn, essay.phone, exclude=essay.id),
+        "phone": submission.mask_phone(essay.phone),
+        "revisions": revisions,
+        "diffs": _diffs(revisions),
+        "trail": await _trail(conn, essay.id),
+        "reasons": await wordlists.rejection_reasons(conn),
+        "directions": await direction_store.list_directions(conn, include_archived=False),
+        "AUTHOR_ROLES": AUTHOR_ROLES,
+        "DECISION_LABELS": moderation.DECISION_LABELS,
+    }
+
+
+def _paragraphs(html: str) -> Markup:
+    # highlight_html escapes everything and never lets a <mark> cross a line, so splitting is safe.
+    parts = [p.strip("\n") for p in html.split("\n\n") if p.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(Markup(p.replace("\n", "<br>"))) for p in parts)
+
+
+def _diffs(revisions: list[essay_store.Revision]) -> list[dict[str, Any]]:
+    """Each revision against the one before it, newest first."""
+    return [
+        {"old": old, "new": new, "headline": diff_html(old.headline, new.headline), "body": diff_html(old.body, new.body)}
+        for old, new in reversed(list(zip(revisions, revisions[1:], strict=False)))
+    ]
+
+
+async def _trail(conn: Any, essay_id: int) -> list[dict[str, Any]]:
+    events = [
+        {"at": e.created_at, "kind": "event", "event": e} for e in await essay_store.list_events(conn, essay_id)
+    ]
+    claims = [
+        {"at": c.created_at, "kind": "claim", "event": c} for c in await store.list_claim_events(conn, essay_id)
+    ]
+    return sorted(events + claims, key=lambda entry: entry["at"])
+
+
+async def photo(request: Request) -> Response:
+    async with request.app.state.db.read() as conn:
+        essay = await essay_store.get_essay(conn, _essay_id(request))
+    file = privacy.media_file(request.app.state.settings.media_path, essay.photo_path if essay else None)
+    if file is None or not file.is_file():
+        raise HTTPException(404, "这篇文章没有照片。")
+    return FileResponse(file, headers=PRIVATE)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Decisions
+
+
+def _raw(form: FormData) -> dict[str, str]:
+    names = ("action", "version", "reason", "note", "direction", "featured", "headline", "body")
+    return {name: text_field(form, name) for name in names}
+
+
+async def decision(request: Request) -> Response:
+    essay_id, user = _essay_id(request), await _user(request)
+    raw = _raw(await read_form(request))
+    site = await sitesettings.refreshed(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            chosen = await moderation.parse_decision(conn, raw)
+            essay = await moderation.decide(
+                conn, essay_id, chosen, user.id, city=site.city, screener=await _screener(request, conn)
+            )
+    except moderation.InvalidDecision as exc:
+        return await _item_page(request, essay_id, status_code=422, failed=raw["action"], errors=exc.errors,
+                                values=raw, alert="没有保存：请按下面的提示补充后再提交。")  # fmt: skip
+    except (*REFUSED, lifecycle.EssayNotFound) as exc:
+        return await _refused(request, essay_id, exc, raw)
+    label = moderation.DECISION_LABELS[chosen.action]
+    _flash(request, f"已{label}：《{essay.headline}》")
+    if chosen.action == "edit":
+        return RedirectResponse(f"/moderate/{essay_id}", status_code=303)
+    return RedirectResponse(f"/moderate/next?after={essay_id}", status_code=303)
+
+
+async def _refused(request: Request, essay_id: int, exc: Exception, raw: dict[str, str]) -> Response:
+    if isinstance(exc, lifecycle.EssayNotFound):
+        raise HTTPException(404, "没有找到这篇文章。")
+    status = 423 if isinstance(exc, moderation.ClaimedByOther) else 409
+    return await _item_page(request, essay_id, status_code=status, alert=f"没有执行：{moderation.refusal(exc)}",
+                            failed=raw.get("action", ""), values=raw)  # fmt: skip
+
+
+async def take_over(request: Request) -> Response:
+    essay_id, user = _essay_id(request), await _user(request)
+    await read_form(request)
+    async with request.app.state.db.write() as conn:
+        if await essay_store.get_essay(conn, essay_id) is None:
+            raise HTTPException(404, "没有找到这篇文章。")
+        held = await moderation.current_claim(conn, essay_id)
+        await moderation.claim(conn, essay_id, user.id, takeover=True)
+    if held is not None and held.user_id != user.id:
+        _flash(request, f"您已接手审核（原由「{held.holder}」审核），此次接手已记录。")
+    else:
+        _flash(request, "这篇文章已由您审核，10 分钟内其他人不能作出决定。")
+    return RedirectResponse(f"/moderate/{essay_id}", status_code=303)
+
+
+async def release(request: Request) -> Response:
+    essay_id, user = _essay_id(request), await _user(request)
+    await read_form(request)
+    async with request.app.state.db.write() as conn:
+        released = await moderation.release(conn, essay_id, user.id)
+    _flash(request, "已放回队列，其他审核员现在可以处理这篇文章。" if released else "这篇文章当前不在您名下。")
+    return RedirectResponse("/moderate", status_code=303)
+
+
+async def redact(request: Request) -> Response:
+    essay_id, user = _essay_id(request), await _user(request)
+    form = await read_form(request)
+    version = moderation.parse_version(text_field(form, "version"))
+    site = await sitesettings.refreshed(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            _, count = await moderation.redact(conn, essay_id, user.id, version=version, city=site.city,
+                                               screener=await _screener(request, conn))  # fmt: skip
+    except moderation.NothingToRedact as exc:
+        return await _item_page(request, essay_id, status_code=409, alert=exc.message)
+    except (*REFUSED, lifecycle.EssayNotFound) as exc:
+        return await _refused(request, essay_id, exc, {"action": "redact"})
+    _flash(request, f"已隐去 {count} 处个人信息，并保存为新的一稿。")
+    return RedirectResponse(f"/moderate/{essay_id}", status_code=303)
+
+
+async def bulk(request: Request) -> Response:
+    user = await _user(request)
+    form = await read_form(request)
+    values = [v for name in ("ids", "ids[]") for v in form.getlist(name) if isinstance(v, str)]
+    versions = {k: v for k, v in form.items() if k.startswith("version_") and isinstance(v, str)}
+    items = moderation.parse_bulk_items(values, versions)
+    action = text_field(form, "action")
+    if not items or action not in moderation.BULK_ACTIONS:
+        _flash(request, "请先勾选文章，再选择批量通过或批量不予采用。")
+        return RedirectResponse("/moderate", status_code=303)
+    raw = {"action": action, "reason": text_field(form, "reason"), "note": text_field(form, "note")}
+    site = await sitesettings.refreshed(request)
+    db = request.app.state.db
+    async with db.read() as conn:
+        screener = await _screener(request, conn)
+    outcomes = await moderation.decide_bulk(db, items, raw, user.id, city=site.city, screener=screener)
+    done = sum(o.ok for o in outcomes)
+    context = {"outcomes": outcomes, "action_label": moderation.DECISION_LABELS[action], "done": done}
+    return _page(request, "moderate/bulk.html", context)
+
+
+routes = [
+    route("/moderate", queue, access=MODERATOR, name="moderate_queue"),
+    route("/moderate/next", next_item, access=MODERATOR, name="moderate_next"),
+    route("/moderate/bulk", bulk, access=MODERATOR, methods=["POST"], name="moderate_bulk"),
+    route("/moderate/{essay_id:int}", item, access=MODERATOR, name="moderate_item"),
+    route("/moderate/{essay_id:int}/photo", photo, access=MODERATOR, name="moderate_photo"),
+    route("/moderate/{essay_id:int}/decision", decision, access=MODERATOR, methods=["POST"], name="moderate_decision"),
+    route("/moderate/{essay_id:int}/claim", take_over, access=MODERATOR, methods=["POST"], name="moderate_claim"),
+    route("/moderate/{essay_id:int}/release", release, access=MODERATOR, methods=["POST"], name="moderate_release"),
+    route("/moderate/{essay_id:int}/redact", redact, access=MODERATOR, methods=["POST"], name="moderate_redact"),
+]

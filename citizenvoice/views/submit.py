@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import lifecycle, photos, ratelimit, sitesettings, submission
+from citizenvoice import lifecycle, moderation, photos, ratelimit, sitesettings, submission
 from citizenvoice.directions import Direction, by_pillar
 from citizenvoice.essays import (
     Action,
@@ -199,7 +199,7 @@ async def _store(request: Request, essay: NewEssay, photo: photos.ProcessedPhoto
             code = await _unused_code(conn)
             essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
             await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
-            # Screening at submission time (citizenvoice.moderation) belongs here, in this transaction.
+            await moderation.screen_essay(conn, request.app, essay_id)
     except sqlite3.IntegrityError:
         # Another worker process stored this form token first (primary key): it is the same essay, and
         # its photo is the same file (stored by content), which _discard sees in use and keeps.
@@ -331,6 +331,7 @@ async def revise(request: Request) -> Response:
         async with request.app.state.db.write() as conn:
             await lifecycle.resubmit(conn, access.essay.id, city=site.city, version=_version(form),
                                      headline=checked.values["headline"], body=checked.values["body"])
+            await moderation.screen_essay(conn, request.app, access.essay.id)
     except (IllegalTransition, lifecycle.StaleVersion) as exc:
         fresh = await _access(request)
         message = f"没有重新提交：{_why(exc)}"
