@@ -1,0 +1,343 @@
+"""What the public may read: published and printed essays for the home page, boards, essay pages,
+feeds and the sitemap.
+
+Privacy by construction: every query here selects from ``_CARD`` / ``_FULL``, which name only public
+columns, so phone, e-mail, tracking code, token hash and IP cannot reach a page, feed or sitemap
+through this module. The personal name stays inside :class:`BylineParts`; pages print ``byline()``,
+which leaves it out when the author chose a role-only byline.
+
+Index use (checked with EXPLAIN QUERY PLAN in tests/test_public.py): the lists are ordered by
+``essays_board`` (direction_id, status, featured DESC, published_at DESC, id DESC) and
+``essays_published`` (status, published_at DESC, id DESC). Both start with ``status``, so one ordered
+index range exists per public status; each list is a UNION ALL of one branch per status (and per
+``featured`` value where that column sits between the filter and the order) that SQLite merges
+("MERGE (UNION ALL)") without sorting, stopping after LIMIT rows.
+
+Queries are assembled only from fixed SQL fragments (the status literals above among them) and
+``?`` placeholders, hence the S608 waivers; every value from a request is a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import aiosqlite
+
+from citizenvoice.essays import PUBLIC_STATUSES, BylineParts, byline
+from citizenvoice.store import fetch_all, fetch_one, fetch_value
+
+# Literal SQL text, not parameters: the branch per status is what lets the index order the rows.
+_STATUSES = tuple(sorted(str(s) for s in PUBLIC_STATUSES))
+_IN_PUBLIC = "(" + ", ".join(f"'{s}'" for s in _STATUSES) + ")"
+EXCERPT_CHARS = 90
+
+_BASE = (
+    "e.id AS id, e.status AS status, e.direction_id AS direction_id, e.headline AS headline,"
+    " e.author_role AS author_role, e.author_name AS author_name, e.affiliation AS affiliation,"
+    " e.byline_mode AS byline_mode, e.featured AS featured, e.published_at AS published_at,"
+    " e.updated_at AS updated_at, e.printed_edition AS printed_edition,"
+    " e.photo_path IS NOT NULL AS has_photo"
+)
+_CARD = f"{_BASE}, substr(e.body, 1, {EXCERPT_CHARS + 1}) AS body"
+_FULL = f"{_BASE}, e.body AS body, e.photo_path AS photo_path"
+
+BOARD_ORDER = "featured DESC, published_at DESC, id DESC"
+_BOARD_ORDER_REVERSED = "featured, published_at, id"
+RECENT_ORDER = "published_at DESC, id DESC"
+
+
+@dataclass(frozen=True)
+class PublicEssay:
+    """A published (or printed) essay as readers see it. ``body`` is an excerpt in lists."""
+
+    id: int
+    status: str
+    direction_id: int
+    headline: str
+    body: str
+    byline_parts: BylineParts
+    featured: bool
+    published_at: str
+    updated_at: str
+    printed_edition: str | None
+    has_photo: bool
+    photo_path: str | None = None
+
+    def byline(self, city: str) -> str:
+        return byline(self.byline_parts, city)
+
+    @property
+    def excerpt(self) -> str:
+        # Lists select EXCERPT_CHARS + 1 characters: one more than shown says the text goes on.
+        text = " ".join(self.body.split())[:EXCERPT_CHARS]
+        return text + "…" if len(self.body) > EXCERPT_CHARS else text
+
+    @property
+    def key(self) -> BoardKey:
+        return BoardKey(int(self.featured), self.published_at, self.id)
+
+
+@dataclass(frozen=True)
+class BoardKey:
+    """An essay's place in board order; a page cursor, so pages stay put while essays arrive."""
+
+    featured: int
+    published_at: str
+    id: int
+
+    _PATTERN = re.compile(r"([01])~(\d{1,18})~(\d{4}-\d\d-\d\dT[0-9:.]{8,20}Z)")
+
+    def token(self) -> str:
+        return f"{self.featured}~{self.id}~{self.published_at}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> BoardKey | None:
+        match = cls._PATTERN.fullmatch(raw or "")
+        if not match:
+            return None
+        return cls(int(match[1]), match[3], int(match[2]))
+
+
+@dataclass(frozen=True)
+class BoardStats:
+    direction_id: int
+    count: int
+    latest: PublicEssay | None
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    essays: list[PublicEssay]
+    newer: BoardKey | None  # cursor for the page before (None on the first page)
+    older: BoardKey | None  # cursor for the page after (None on the last page)
+
+
+def _essay(row: aiosqlite.Row) -> PublicEssay:
+    keys = row.keys()
+    return PublicEssay(
+        id=row["id"],
+        status=row["status"],
+        direction_id=row["direction_id"],
+        headline=row["headline"],
+        body=row["body"],
+        byline_parts=BylineParts(row["affiliation"], row["author_name"], row["byline_mode"], row["author_role"]),
+        featured=bool(row["featured"]),
+        published_at=row["published_at"] or row["updated_at"],
+        updated_at=row["updated_at"],
+        printed_edition=row["printed_edition"],
+        has_photo=bool(row["has_photo"]),
+        photo_path=row["photo_path"] if "photo_path" in keys else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Single essays
+
+
+async def get_essay(conn: aiosqlite.Connection, essay_id: int) -> PublicEssay | None:
+    """The essay if the public may read it."""
+    row = await fetch_one(conn, f"SELECT {_FULL} FROM essays e WHERE e.id = ? AND e.status IN {_IN_PUBLIC}",  # noqa: S608
+                          (essay_id,))
+    return _essay(row) if row else None
+
+
+async def essay_status(conn: aiosqlite.Connection, essay_id: int) -> str | None:
+    """Only the status, to tell 'never public' (404) from 'taken down' (410) without reading text."""
+    return await fetch_value(conn, "SELECT status FROM essays WHERE id = ?", (essay_id,))
+
+
+async def photo_path(conn: aiosqlite.Connection, essay_id: int) -> str | None:
+    return await fetch_value(
+        conn, f"SELECT photo_path FROM essays WHERE id = ? AND status IN {_IN_PUBLIC}", (essay_id,)  # noqa: S608
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Boards
+
+
+def _board_branches(columns: str, extra: str) -> str:
+    return " UNION ALL ".join(
+        f"SELECT {columns} FROM essays e WHERE e.direction_id = ? AND e.status = '{status}'{extra}"  # noqa: S608
+        for status in _STATUSES
+    )
+
+
+async def board_page(
+    conn: aiosqlite.Connection,
+    direction_id: int,
+    *,
+    role: str | None = None,
+    after: BoardKey | None = None,
+    before: BoardKey | None = None,
+    limit: int = 20,
+) -> BoardPage:
+    """One page of a board in board order: after ``after`` (older), or the page ending before ``before``."""
+    cursor = before or after
+    rows = await _board_rows(conn, direction_id, role=role, cursor=cursor, backwards=before is not None,
+                             limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if before is not None:
+        rows.reverse()
+    essays = [_essay(r) for r in rows]
+    if not essays:
+        return BoardPage([], None, None)
+    has_newer = more if before is not None else after is not None
+    has_older = more if before is None else True
+    return BoardPage(essays, essays[0].key if has_newer else None, essays[-1].key if has_older else None)
+
+
+async def _board_rows(
+    conn: aiosqlite.Connection,
+    direction_id: int,
+    *,
+    role: str | None,
+    cursor: BoardKey | None,
+    backwards: bool,
+    limit: int,
+    columns: str = _CARD,
+) -> list[aiosqlite.Row]:
+    extra, params = "", [direction_id]
+    if role:
+        extra += " AND e.author_role = ?"
+        params.append(role)
+    if cursor is not None:
+        extra += f" AND (e.featured, e.published_at, e.id) {'>' if backwards else '<'} (?, ?, ?)"
+        params += [cursor.featured, cursor.published_at, cursor.id]
+    order = _BOARD_ORDER_REVERSED if backwards else BOARD_ORDER
+    sql = f"{_board_branches(columns, extra)} ORDER BY {order} LIMIT ?"
+    return await fetch_all(conn, sql, [*params * len(_STATUSES), limit])
+
+
+async def neighbours(
+    conn: aiosqlite.Connection, essay: PublicEssay
+) -> tuple[PublicEssay | None, PublicEssay | None]:
+    """(previous, next) within the essay's board, in board order."""
+    found = []
+    for backwards in (True, False):
+        rows = await _board_rows(conn, essay.direction_id, role=None, cursor=essay.key, backwards=backwards,
+                                 limit=1)
+        found.append(_essay(rows[0]) if rows else None)
+    return found[0], found[1]
+
+
+async def board_count(conn: aiosqlite.Connection, direction_id: int, role: str | None = None) -> int:
+    sql = f"SELECT count(*) FROM essays WHERE direction_id = ? AND status IN {_IN_PUBLIC}"  # noqa: S608
+    params: list[object] = [direction_id]
+    if role:
+        sql += " AND author_role = ?"
+        params.append(role)
+    return int(await fetch_value(conn, sql, params) or 0)
+
+
+async def role_counts(conn: aiosqlite.Connection, direction_id: int) -> dict[str, int]:
+    rows = await fetch_all(
+        conn,
+        f"SELECT author_role, count(*) AS n FROM essays WHERE direction_id = ? AND status IN {_IN_PUBLIC}"  # noqa: S608
+        " GROUP BY author_role",
+        (direction_id,),
+    )
+    return {r["author_role"]: r["n"] for r in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# Home page
+
+# For each board and each (status, featured) pair, the count and the newest essay: every scalar
+# subquery is one seek in essays_board, so the whole home page costs one statement, not one per board.
+_BOARD_STATS = f"""
+WITH statuses(status) AS (VALUES {", ".join(f"('{s}')" for s in _STATUSES)}),
+     flags(featured) AS (VALUES (0), (1)),
+     tops AS (
+       SELECT d.id AS direction_id,
+         (SELECT count(*) FROM essays x WHERE x.direction_id = d.id AND x.status = s.status
+            AND x.featured = f.featured) AS n,
+         (SELECT x.id FROM essays x WHERE x.direction_id = d.id AND x.status = s.status
+            AND x.featured = f.featured ORDER BY x.published_at DESC, x.id DESC LIMIT 1) AS top_id
+       FROM directions d, statuses s, flags f)
+SELECT t.direction_id AS board, t.n AS n, {_CARD}
+FROM tops t LEFT JOIN essays e ON e.id = t.top_id
+"""  # noqa: S608
+
+
+async def board_stats(conn: aiosqlite.Connection) -> dict[int, BoardStats]:
+    """Published count and newest essay of every board, keyed by direction id."""
+    counts: dict[int, int] = {}
+    latest: dict[int, PublicEssay] = {}
+    for row in await fetch_all(conn, _BOARD_STATS):
+        board = row["board"]
+        counts[board] = counts.get(board, 0) + row["n"]
+        if row["id"] is not None:
+            essay = _essay(row)
+            current = latest.get(board)
+            if current is None or (essay.published_at, essay.id) > (current.published_at, current.id):
+                latest[board] = essay
+    return {board: BoardStats(board, n, latest.get(board)) for board, n in counts.items()}
+
+
+async def recent(
+    conn: aiosqlite.Connection, *, direction_id: int | None = None, limit: int = 20, full: bool = False
+) -> list[PublicEssay]:
+    """The newest public essays (site-wide or one board), newest first: the home page and the feeds."""
+    columns = _FULL if full else _CARD
+    if direction_id is None:
+        branches = [f"SELECT {columns} FROM essays e WHERE e.status = '{s}'" for s in _STATUSES]  # noqa: S608
+        params: list[object] = []
+    else:
+        # featured sits between direction_id/status and published_at in essays_board: one branch per value.
+        branches = [
+            f"SELECT {columns} FROM essays e WHERE e.direction_id = ? AND e.status = '{s}' AND e.featured = {f}"  # noqa: S608
+            for s in _STATUSES
+            for f in (0, 1)
+        ]
+        params = [direction_id] * len(branches)
+    sql = f"{' UNION ALL '.join(branches)} ORDER BY {RECENT_ORDER} LIMIT ?"
+    return [_essay(r) for r in await fetch_all(conn, sql, [*params, limit])]
+
+
+async def featured(conn: aiosqlite.Connection, limit: int = 4) -> list[PublicEssay]:
+    """Featured essays, newest first. Few essays are featured, so sorting them is cheap."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_CARD} FROM essays e WHERE e.direction_id IN (SELECT id FROM directions)"  # noqa: S608
+        f" AND e.status IN {_IN_PUBLIC} AND e.featured = 1 ORDER BY {RECENT_ORDER} LIMIT ?",
+        (limit,),
+    )
+    return [_essay(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sitemap
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    id: int
+    updated_at: str
+
+
+async def public_count(conn: aiosqlite.Connection) -> int:
+    return int(await fetch_value(conn, f"SELECT count(*) FROM essays WHERE status IN {_IN_PUBLIC}") or 0)  # noqa: S608
+
+
+async def sitemap_chunk(conn: aiosqlite.Connection, after_id: int, limit: int) -> list[SitemapEntry]:
+    """Public essays by id after ``after_id`` (keyset, so a chunk costs its size, not its position)."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT id, updated_at FROM essays WHERE id > ? AND status IN {_IN_PUBLIC} ORDER BY id LIMIT ?",  # noqa: S608
+        (after_id, limit),
+    )
+    return [SitemapEntry(r["id"], r["updated_at"]) for r in rows]
+
+
+async def sitemap_boundaries(conn: aiosqlite.Connection, size: int) -> list[int]:
+    """The id each sitemap chunk starts after: 0, then the last id of every full chunk."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM essays"  # noqa: S608
+        f" WHERE status IN {_IN_PUBLIC}) WHERE n % ? = 0 ORDER BY id",
+        (size,),
+    )
+    return [0, *(r["id"] for r in rows)]
