@@ -1,0 +1,733 @@
+"""The load benchmark: the real server under wrk, next to a bare-Starlette and an nginx reference.
+
+    make bench                                   # 100,000 essays (generated once, then reused)
+    .venv/bin/python bench/run.py --essays 20000 # a quicker run
+    .venv/bin/python bench/run.py --essays 20000 --duration 5 --runs 1 --no-append   # a smoke test
+
+bench/README.md explains what is measured and the targets. In short: the database is generated
+(bench/generate.py) or reused, copied to a scratch directory (the run adds submissions), and served
+by ``citizenvoice serve`` exactly as users run it. wrk (or the Python generator) drives each page at
+--connections for --duration seconds, --runs times, round-robin over the pages so drift hits all
+alike; the median of the runs is reported. Then single-connection latency for search and moderation, the
+submit POST, and each worker's RSS. The table goes to stdout and, unless --no-append, to
+bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script
+    sys.path.insert(0, str(ROOT))
+
+import httpx2 as httpx  # noqa: E402
+
+from bench import generate, loadlib  # noqa: E402
+from bench.loadlib import WrkResult  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+ACCEPT = {"Accept-Encoding": "gzip", "Accept": "text/html"}  # what a browser sends
+SEARCH_2 = "港口"
+SEARCH_4 = "养老服务"
+BOARD = "logistics-hub"
+WARMUP_SECONDS = 2
+SEQUENTIAL_REQUESTS = 200
+SUBMIT_TIMEOUT = 120.0
+
+# Targets from the issue; ratios, not absolute times, are what counts on another machine.
+PAGE_RATIO = 0.60
+PAGE_P99_MS = 40.0
+SERVER_TIME_MS = 30.0
+SUBMIT_PER_S = 300.0
+RSS_MB = 150.0
+
+
+@dataclass
+class Target:
+    key: str
+    label: str
+    path: str
+    server: str  # app | bare | nginx
+    staff: bool = False  # needs the moderator's cookie
+    server_time: bool = False  # also measured on one connection
+    results: list[WrkResult] = field(default_factory=list)
+    single: list[WrkResult] = field(default_factory=list)
+    sequential: list[float] = field(default_factory=list)
+    skipped: str = ""
+
+
+@dataclass
+class SubmitRun:
+    forms: int
+    accepted: int
+    errors: int
+    seconds: float
+    statuses: dict[int, int]
+
+    @property
+    def per_s(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# The database
+
+
+def ensure_database(n: int, db: Path | None, seed: int, regenerate: bool) -> Path:
+    """The pristine database: reused when its generator metadata matches, else (re)generated."""
+    path = db or generate.default_db(n)
+    meta = generate.meta_path(path)
+    wanted = {"essays": n, "seed": seed, "generator": generate.GENERATOR_VERSION}
+    if path.exists() and not regenerate:
+        if db is not None and not meta.exists():
+            print(f"using {path} as given (no generator metadata)")
+            return path
+        found = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+        if all(found.get(k) == v for k, v in wanted.items()):
+            print(f"reusing {path} ({n:,} essays, generated in {found.get('seconds')} s)")
+            return path
+    generate.remove_db(path)
+    print(f"generating {n:,} essays into {path} …", flush=True)
+    summary = generate.generate(n, path, seed=seed, processes=max(1, (os.cpu_count() or 2) - 1))
+    meta.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"generated in {summary['seconds']} s")
+    return path
+
+
+def working_copy(pristine: Path, scratch: Path) -> Path:
+    """The run writes (submissions, sessions' rate rows), so it gets its own copy of the database."""
+    with contextlib.closing(sqlite3.connect(pristine)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = scratch / "citizenvoice.db"
+    shutil.copyfile(pristine, copy)
+    return copy
+
+
+@dataclass(frozen=True)
+class Picks:
+    board: str
+    essay_id: int
+    pending_id: int
+    directions: list[str]
+    counts: dict[str, int]
+
+
+def pick_targets(db: Path) -> Picks:
+    """Which board, essay and queue item to load: the newest printed essay (the one the paper just sent
+    readers to), the oldest pending essay (the first a moderator opens)."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        essay = conn.execute(
+            "SELECT id FROM essays WHERE status IN ('printed', 'published') ORDER BY status = 'printed' DESC,"
+            " published_at DESC LIMIT 1"
+        ).fetchone()
+        pending = conn.execute(
+            "SELECT id FROM essays WHERE status = 'pending' ORDER BY submitted_at, id LIMIT 1"
+        ).fetchone()
+        directions = [r[0] for r in conn.execute("SELECT slug FROM directions WHERE archived = 0 ORDER BY position")]
+        counts = dict(conn.execute("SELECT status, count(*) FROM essays GROUP BY status").fetchall())
+    board = BOARD if BOARD in directions else directions[0]
+    return Picks(board, essay[0], pending[0], directions, counts)
+
+
+def search_totals(db: Path, queries: list[str]) -> dict[str, int]:
+    """How many essays each benchmark query matches, from search.py itself (context for the table)."""
+    import aiosqlite
+
+    from citizenvoice import search
+
+    async def totals() -> dict[str, int]:
+        async with aiosqlite.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return {q: (await search.search(conn, q)).total for q in queries}
+
+    return asyncio.run(totals())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Servers
+
+
+def app_env(data_dir: Path, db: Path, media: Path) -> dict[str, str]:
+    return {
+        "CITIZENVOICE_DATA_DIR": str(data_dir),
+        "CITIZENVOICE_DATABASE_PATH": str(db),
+        "CITIZENVOICE_MEDIA_DIR": str(media),
+        # All submissions come from 127.0.0.1; the default limit (5 an hour) would refuse nearly all.
+        "CITIZENVOICE_SUBMIT_LIMIT_PER_HOUR": "100000000",
+        "CITIZENVOICE_LOG_LEVEL": "WARNING",
+    }
+
+
+def app_command(port: int, workers: int) -> list[str]:
+    exe = loadlib.VENV_BIN / "citizenvoice"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "citizenvoice.cli"]
+    return [*cmd, "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+
+
+def bare_command(port: int, workers: int) -> list[str]:
+    # The same uvicorn settings as `citizenvoice serve` (cli.py), so only the application differs.
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+        "--proxy-headers", "--timeout-graceful-shutdown", "20",
+    ]  # fmt: skip
+
+
+NGINX_CONF = """\
+{user}worker_processes {workers};
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    default_type text/html;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    gzip on;
+    gzip_types text/html;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {prefix}/html;
+        location / {{ try_files /essay.html =404; }}
+    }}
+}}
+"""
+
+
+def nginx_command(prefix: Path, port: int, workers: int, page: bytes) -> list[str]:
+    (prefix / "html").mkdir(parents=True, exist_ok=True)
+    (prefix / "html" / "essay.html").write_bytes(page)
+    # As root, nginx would hand its workers to "nobody"; keep them as the user who runs the benchmark.
+    user = f"user {os.getenv('USER') or 'root'};\n" if os.geteuid() == 0 else ""
+    conf = NGINX_CONF.format(user=user, workers=workers, prefix=prefix, port=port)
+    (prefix / "nginx.conf").write_text(conf, encoding="utf-8")
+    return ["nginx", "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-e", str(prefix / "error.log")]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Forms and the moderator's session
+
+
+_INPUT = re.compile(r"<input\b[^>]*>", re.I)
+_ATTR = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
+
+
+def hidden_tokens(html: str, names: tuple[str, ...] = ("csrf_token", "form_token")) -> dict[str, str]:
+    """Just the named inputs, quickly: pre-fetching thousands of forms should not wait on a parser."""
+    found: dict[str, str] = {}
+    for tag in _INPUT.findall(html):
+        attrs = dict(_ATTR.findall(tag))
+        if attrs.get("name") in names:
+            found.setdefault(attrs["name"], attrs.get("value", ""))
+    return found
+
+
+def staff_cookie(base: str, username: str, password: str) -> str:
+    """Log in through the real form and return the Cookie header the browser would then send."""
+    with httpx.Client(base_url=base, timeout=10.0) as client:
+        page = client.get("/login")
+        page.raise_for_status()
+        data = {"username": username, "password": password, "csrf_token": hidden_tokens(page.text)["csrf_token"]}
+        answer = client.post("/login", data=data)
+        if answer.status_code != 303:
+            raise RuntimeError(f"login as {username} answered {answer.status_code}")
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The submit benchmark
+
+
+def submission_fields(corpus: generate.Corpus, directions: list[str], i: int) -> dict[str, str]:
+    """A valid essay as the form would send it (a different phone each time, as different residents)."""
+    direction = directions[i % len(directions)]
+    topic = generate.TOPICS.get(direction, generate._ALL_TOPIC_WORDS)
+    role = generate.ROLES[i % len(generate.ROLES)]
+    return {
+        "headline": corpus.headline(topic), "body": corpus.body(topic), "direction": direction,
+        "author_role": role, "author_name": corpus.name(), "affiliation": corpus.affiliation(role, topic),
+        "byline_mode": "full", "phone": corpus.phone(), "email": "",
+        "consent_publish": "yes", "consent_print": "yes", "consent_privacy": "yes", "website": "",
+    }  # fmt: skip
+
+
+async def _prefetch(client: httpx.AsyncClient, count: int, concurrency: int) -> list[dict[str, str]]:
+    """``count`` forms, each with its own one-time form token, for one browser (one CSRF cookie)."""
+    forms: list[dict[str, str]] = []
+
+    async def fetch() -> None:
+        response = await client.get("/submit")
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /submit answered {response.status_code}")
+        tokens = hidden_tokens(response.text)
+        if set(tokens) != {"csrf_token", "form_token"}:
+            raise RuntimeError(f"GET /submit: no csrf_token/form_token inputs (found {sorted(tokens)})")
+        forms.append(tokens)
+
+    # The first answer sets the CSRF cookie; fetched concurrently, every answer would set its own.
+    await fetch()
+
+    async def worker() -> None:
+        while len(forms) < count:
+            await fetch()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return forms[:count]
+
+
+async def submit_run(base: str, count: int, concurrency: int, directions: list[str], seed: int) -> SubmitRun:
+    """Pre-fetch ``count`` forms (untimed), then POST them all with ``concurrency`` in flight (timed)."""
+    corpus = generate.Corpus(seed)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as client:
+        forms = await _prefetch(client, count, min(concurrency, 16))
+        bodies = [{**submission_fields(corpus, directions, i), **form} for i, form in enumerate(forms)]
+        statuses: dict[int, int] = {}
+        pending = list(reversed(bodies))
+
+        async def poster() -> None:
+            while pending:
+                data = pending.pop()
+                try:
+                    # multipart with an empty file part: what a browser sends for this form without a photo
+                    response = await client.post(
+                        "/submit", data=data, files={"photo": ("", b"", "application/octet-stream")}
+                    )
+                    code = response.status_code
+                    if code == 303 and not response.headers.get("location", "").startswith("/track/"):
+                        code = -303
+                except httpx.HTTPError:
+                    code = -1
+                statuses[code] = statuses.get(code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(poster() for _ in range(concurrency))), SUBMIT_TIMEOUT)
+        seconds = time.perf_counter() - started
+    accepted = statuses.get(303, 0)
+    return SubmitRun(len(forms), accepted, sum(statuses.values()) - accepted, seconds, statuses)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class Servers:
+    app: str
+    bare: str
+    nginx: str | None
+    app_pid: int
+    bare_pid: int
+
+
+def build_targets(picks: Picks, has_nginx: bool) -> list[Target]:
+    q2, q4 = urllib.parse.quote(SEARCH_2), urllib.parse.quote(SEARCH_4)
+    targets = [
+        Target("home", "home", "/", "app"),
+        Target("board", "board", f"/boards/{picks.board}", "app"),
+        Target("essay", "essay", f"/essays/{picks.essay_id}", "app"),
+        Target("search2", f"search 2 chars ({SEARCH_2})", f"/search?q={q2}", "app", server_time=True),
+        Target("search4", f"search 4 chars ({SEARCH_4})", f"/search?q={q4}", "app", server_time=True),
+        Target("queue", "moderation queue", "/moderate", "app", staff=True, server_time=True),
+        Target("item", "moderation item", f"/moderate/{picks.pending_id}", "app", staff=True, server_time=True),
+        Target("bare", "bare Starlette (reference)", "/", "bare"),
+    ]
+    if has_nginx:
+        targets.append(Target("nginx", "nginx static essay (reference)", "/", "nginx"))
+    return targets
+
+
+def url_of(target: Target, servers: Servers) -> str:
+    base = {"app": servers.app, "bare": servers.bare, "nginx": servers.nginx}[target.server]
+    return f"{base}{target.path}"
+
+
+def check_targets(targets: list[Target], servers: Servers, headers_for: Callable[[Target], dict[str, str]]) -> None:
+    """A page that is missing or broken is skipped (and said so), rather than benchmarked as an error page."""
+    for target in targets:
+        try:
+            response = httpx.get(url_of(target, servers), headers=headers_for(target), timeout=30.0)
+        except httpx.HTTPError as exc:
+            target.skipped = f"unreachable ({exc.__class__.__name__})"
+            continue
+        if response.status_code != 200:
+            target.skipped = f"answered {response.status_code}"
+
+
+def measure(args: argparse.Namespace, targets: list[Target], servers: Servers, cookie: str) -> None:
+    def headers_for(target: Target) -> dict[str, str]:
+        return {**ACCEPT, **({"Cookie": cookie} if target.staff and cookie else {})}
+
+    check_targets(targets, servers, headers_for)
+    live = [t for t in targets if not t.skipped]
+    for target in targets:
+        if target.skipped:
+            print(f"  skipping {target.label}: {target.skipped}")
+    print(f"warming up {len(live)} targets …", flush=True)
+    for target in live:
+        loadlib.load(url_of(target, servers), connections=args.connections, duration=WARMUP_SECONDS,
+                     threads=args.threads, headers=headers_for(target))  # fmt: skip
+    for run in range(args.runs):
+        print(f"run {run + 1}/{args.runs}: {args.connections} connections, {args.duration} s each", flush=True)
+        for target in (t for t in live if not t.skipped):
+            with _failure_skips(target):
+                result = loadlib.load(url_of(target, servers), connections=args.connections,
+                                      duration=args.duration, threads=args.threads, headers=headers_for(target))  # fmt: skip
+                target.results.append(result)
+                print(f"  {target.label:<34} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.1f} ms"
+                      f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}", flush=True)  # fmt: skip
+    single_seconds = max(1, min(args.duration, 5))
+    print("server time: one connection", flush=True)
+    for target in (t for t in live if t.server_time and not t.skipped):
+        with _failure_skips(target):
+            for _ in range(args.runs):
+                target.single.append(loadlib.load(url_of(target, servers), connections=1, duration=single_seconds,
+                                                  threads=1, headers=headers_for(target)))  # fmt: skip
+            target.sequential = loadlib.sequential_latencies(
+                url_of(target, servers), count=SEQUENTIAL_REQUESTS, headers=headers_for(target)
+            )
+            print(f"  {target.label:<34} p50 {statistics.median(target.sequential):6.1f} ms"
+                  f"  p95 {loadlib.percentile(target.sequential, 95):6.1f} ms", flush=True)  # fmt: skip
+
+
+@contextlib.contextmanager
+def _failure_skips(target: Target) -> Iterator[None]:
+    """A load run that fails (wrk error, a page that starts failing) ends that page's runs, not the benchmark."""
+    try:
+        yield
+    except (subprocess.SubprocessError, ValueError, RuntimeError, httpx.HTTPError) as exc:
+        target.skipped = f"failed: {str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__}"
+        print(f"  {target.label}: {target.skipped}", flush=True)
+
+
+def run_submits(args: argparse.Namespace, servers: Servers, picks: Picks) -> list[SubmitRun]:
+    runs: list[SubmitRun] = []
+    for run in range(args.runs):
+        print(f"submit run {run + 1}/{args.runs}: fetching {args.submit_count} forms …", flush=True)
+        try:
+            result = asyncio.run(
+                submit_run(servers.app, args.submit_count, args.connections, picks.directions, args.seed + 100 + run)
+            )
+        except (RuntimeError, TimeoutError, httpx.HTTPError) as exc:
+            print(f"  submit benchmark failed: {exc!r}")
+            break
+        runs.append(result)
+        print(f"  {result.accepted} accepted, {result.errors} errors in {result.seconds:.1f} s"
+              f" = {result.per_s:.0f} accepted/s  statuses {result.statuses}", flush=True)  # fmt: skip
+    return runs
+
+
+@contextlib.contextmanager
+def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Path) -> Iterator[Servers]:
+    with contextlib.ExitStack() as stack:
+        app_port, bare_port = loadlib.free_port(), loadlib.free_port()
+        app_url, bare_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
+        print(f"starting citizenvoice serve ({args.workers} worker(s)) and the bare reference …", flush=True)
+        app = stack.enter_context(
+            loadlib.server(app_command(app_port, args.workers), f"{app_url}/healthz",
+                           env=app_env(scratch, db, media), log=scratch / "app.log")  # fmt: skip
+        )
+        bare = stack.enter_context(
+            loadlib.server(bare_command(bare_port, args.workers), f"{bare_url}/", log=scratch / "bare.log")
+        )
+        yield Servers(app_url, bare_url, None, app.pid, bare.pid)
+
+
+@contextlib.contextmanager
+def started_nginx(args: argparse.Namespace, scratch: Path, page: bytes) -> Iterator[str | None]:
+    """nginx serving ``page`` as a static file, or None when it is absent, not wanted or will not start."""
+    if args.no_nginx or shutil.which("nginx") is None or not page:
+        yield None
+        return
+    port = loadlib.free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = nginx_command(scratch / "nginx", port, args.workers, page)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(loadlib.server(cmd, f"{url}/", log=scratch / "nginx.log"))
+        except RuntimeError as exc:
+            print(f"nginx reference skipped: {exc}")
+            url = None
+        yield url
+
+
+def run_benchmark(args: argparse.Namespace) -> str:
+    pristine = ensure_database(args.essays, args.db, args.seed, args.regenerate)
+    load_before = os.getloadavg()[0]
+    media = pristine.parent / "media"
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=pristine.parent))
+    try:
+        db = working_copy(pristine, scratch)
+        picks = pick_targets(db)
+        totals = search_totals(db, [SEARCH_2, SEARCH_4])
+        with started_servers(args, scratch, db, media) as servers:
+            essay_page = httpx.get(f"{servers.app}/essays/{picks.essay_id}", headers={"Accept": "text/html"},
+                                   timeout=30.0)  # fmt: skip
+            page = essay_page.content if essay_page.status_code == 200 else b""
+            with started_nginx(args, scratch, page) as nginx_url:
+                servers.nginx = nginx_url
+                cookie = ""
+                with contextlib.suppress(RuntimeError, KeyError, httpx.HTTPError):
+                    cookie = staff_cookie(servers.app, generate.STAFF[0][0], generate.PASSWORD)
+                targets = build_targets(picks, nginx_url is not None)
+                measure(args, targets, servers, cookie)
+                submits = run_submits(args, servers, picks) if args.submit_count > 0 else []
+                app_rss = loadlib.worker_rss_mb(servers.app_pid)
+                bare_rss = loadlib.worker_rss_mb(servers.bare_pid)
+        stored = _count_new(db, picks)
+        report = Report(args, pristine, picks, totals, targets, submits, app_rss, bare_rss, stored, load_before,
+                        page_note="" if page else "nginx skipped: the essay page did not answer 200")  # fmt: skip
+        return report.markdown()
+    finally:
+        if args.keep:
+            print(f"kept the scratch directory {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _count_new(db: Path, picks: Picks) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return conn.execute("SELECT count(*) FROM essays").fetchone()[0] - sum(picks.counts.values())
+
+
+# ---------------------------------------------------------------------------------------------------
+# The report
+
+
+def _cmd_output(cmd: list[str]) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "n/a"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else "n/a"
+
+
+def machine() -> dict[str, str]:
+    mem_kb = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    cpu = ""
+    with contextlib.suppress(OSError):
+        cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")), "")  # fmt: skip
+    commit = _cmd_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = _cmd_output(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu or platform.processor() or "unknown",
+        "memory": f"{mem_kb / 1024**2:.1f} GiB",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "wrk": _cmd_output(["wrk", "-v"]).split(" Copyright")[0] if loadlib.have_wrk() else "absent (Python generator)",
+        "nginx": _cmd_output(["nginx", "-v"]) if shutil.which("nginx") else "absent",
+        "commit": commit + (" + uncommitted changes" if dirty not in ("", "n/a") else ""),
+    }
+
+
+def _ok(met: bool | None) -> str:
+    return "—" if met is None else ("✅" if met else "❌")
+
+
+@dataclass
+class Report:
+    args: argparse.Namespace
+    db: Path
+    picks: Picks
+    totals: dict[str, int]
+    targets: list[Target]
+    submits: list[SubmitRun]
+    app_rss: list[float]
+    bare_rss: list[float]
+    stored: int
+    load_before: float
+    page_note: str = ""
+
+    def by_key(self, key: str) -> Target | None:
+        return next((t for t in self.targets if t.key == key and t.results), None)
+
+    def markdown(self) -> str:
+        a = self.args
+        m = machine()
+        db_mb = sum(p.stat().st_size for p in self.db.parent.glob(self.db.name + "*") if p.is_file()) / 2**20
+        pending = self.picks.counts.get("pending", 0)
+        lines = [
+            f"## {m['date']} — {a.essays:,} essays ({pending:,} pending), {a.workers} worker(s){' — ' + a.label if a.label else ''}",
+            "",
+            f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}, SQLite {m['sqlite']};"
+            f" {m['wrk']}; {m['nginx']}. Commit {m['commit']}. Database {db_mb:,.0f} MiB."
+            f" Load average before the run: {self.load_before:.2f} (anything well above 0 means other work"
+            " shared the CPUs).",
+            f"Load: {a.connections} connections, {a.duration} s per run, {a.runs} runs round-robin, the median of the runs"
+            " (each column on its own);"
+            f" requests send `Accept-Encoding: gzip`. Client and server share the {m['cpus']} CPUs.",
+            "",
+            *self.throughput_table(),
+            "",
+            *self.server_time_table(),
+            "",
+            *self.submit_table(),
+            "",
+            *self.memory_table(),
+        ]
+        if self.page_note:
+            lines += ["", self.page_note]
+        return "\n".join(lines) + "\n"
+
+    def throughput_table(self) -> list[str]:
+        bare = self.by_key("bare")
+        bare_rps = bare and loadlib.median_result(bare.results).requests_per_s
+        rows = [
+            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | KB/resp | errors | target | met |",
+            "|---|---|--:|--:|--:|--:|--:|--:|---|:-:|",
+        ]
+        for t in self.targets:
+            if not t.results:
+                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
+                continue
+            r = loadlib.median_result(t.results)
+            ratio = r.requests_per_s / bare_rps if bare_rps else None
+            target, met = self._page_target(t, r, ratio)
+            rows.append(
+                f"| {t.label} | `{urllib.parse.unquote(t.path)}` | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} |"
+                f" {r.p99_ms:.1f} | {f'{ratio:.0%}' if ratio is not None else '—'} |"
+                f" {r.bytes_per_response / 1024:.1f} | {r.errors} | {target} | {_ok(met)} |"
+            )
+        return ["### Throughput", "", *rows]
+
+    def _page_target(self, t: Target, r: WrkResult, ratio: float | None) -> tuple[str, bool | None]:
+        if t.key in {"home", "board", "essay"}:
+            met = ratio is not None and ratio >= PAGE_RATIO and r.p99_ms < PAGE_P99_MS and r.errors == 0
+            return f"≥ {PAGE_RATIO:.0%} of bare, p99 < {PAGE_P99_MS:.0f} ms", met
+        if t.server == "app":
+            return "server time, below; 0 errors", None if r.errors == 0 else False
+        return "reference", None
+
+    def server_time_table(self) -> list[str]:
+        rows = [
+            "| endpoint | matches | wrk -c1 req/s | wrk -c1 p50 ms | wrk -c1 p99 ms |"
+            f" {SEQUENTIAL_REQUESTS} sequential p50 ms | p95 ms | target | met |",
+            "|---|--:|--:|--:|--:|--:|--:|---|:-:|",
+        ]
+        for t in (t for t in self.targets if t.server_time):
+            matches = {"search2": self.totals.get(SEARCH_2), "search4": self.totals.get(SEARCH_4)}.get(t.key)
+            if not t.single or not t.sequential:
+                rows.append(f"| {t.label} | {matches if matches is not None else ''} | — | — | — | — | — |"
+                            f" {t.skipped or 'not run'} | — |")  # fmt: skip
+                continue
+            r = loadlib.median_result(t.single)
+            p95 = loadlib.percentile(t.sequential, 95)
+            rows.append(
+                f"| {t.label} | {f'{matches:,}' if matches is not None else ''} | {r.requests_per_s:,.0f} |"
+                f" {r.p50_ms:.1f} | {r.p99_ms:.1f} | {statistics.median(t.sequential):.1f} | {p95:.1f} |"
+                f" p95 < {SERVER_TIME_MS:.0f} ms | {_ok(p95 < SERVER_TIME_MS)} |"
+            )
+        return ["### Server time (one connection, no concurrency)", "", *rows]
+
+    def submit_table(self) -> list[str]:
+        if not self.submits:
+            return ["### Submissions", "", "Not run (or the form did not answer; see the log above)."]
+        rows = ["| run | forms | accepted | errors | seconds | accepted/s | answers |", "|--:|--:|--:|--:|--:|--:|---|"]
+        for i, s in enumerate(self.submits, 1):
+            answers = ", ".join(f"{code}×{n}" for code, n in sorted(s.statuses.items()))
+            rows.append(f"| {i} | {s.forms} | {s.accepted} | {s.errors} | {s.seconds:.1f} | {s.per_s:,.0f} | {answers} |")
+        rate = statistics.median(s.per_s for s in self.submits)
+        errors = sum(s.errors for s in self.submits)
+        accepted = sum(s.accepted for s in self.submits)
+        met = rate >= SUBMIT_PER_S and errors == 0 and self.stored == accepted
+        return [
+            f"### Submissions (POST /submit, {self.args.connections} in flight, forms fetched beforehand)",
+            "",
+            *rows,
+            "",
+            f"Median {rate:,.0f} accepted/s, {errors} errors; {self.stored:,} essays stored for {accepted:,} accepted"
+            f" (target ≥ {SUBMIT_PER_S:.0f}/s, 0 errors): {_ok(met)}",
+        ]
+
+    def memory_table(self) -> list[str]:
+        def fmt(values: list[float]) -> str:
+            return ", ".join(f"{v:.0f}" for v in values) or "—"
+
+        met = bool(self.app_rss) and max(self.app_rss) < RSS_MB
+        return [
+            "### Memory after the run (RSS per worker, MB)",
+            "",
+            "| server | RSS per worker | target | met |",
+            "|---|---|---|:-:|",
+            f"| citizenvoice | {fmt(self.app_rss)} | < {RSS_MB:.0f} MB | {_ok(met)} |",
+            f"| bare Starlette | {fmt(self.bare_rss)} | reference | — |",
+        ]
+
+
+def append_results(markdown: str, path: Path = RESULTS) -> None:
+    if not path.exists():
+        path.write_text("# Benchmark results\n\nNewest last. bench/README.md explains the method and the targets.\n",
+                        encoding="utf-8")  # fmt: skip
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n" + markdown)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--essays", type=int, default=100_000, help="essays in the database (default 100000)")
+    p.add_argument("--db", type=Path, help="pristine database to use (default: bench/data/N/citizenvoice.db)")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--regenerate", action="store_true", help="generate the database even if it exists")
+    p.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn (and nginx) worker processes")
+    p.add_argument("--submit-count", type=int, default=2000, help="POSTs per submit run (0: skip)")
+    p.add_argument("--no-nginx", action="store_true", help="skip the nginx reference")
+    p.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
+    p.add_argument("--label", default="", help="a note for the RESULTS.md heading, e.g. 'baseline'")
+    p.add_argument("--keep", action="store_true", help="keep the scratch directory (database copy, logs)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not loadlib.have_wrk():
+        print("wrk is not installed (Debian: apt-get install wrk); using the slower Python load generator.")
+    if shutil.which("nginx") is None and not args.no_nginx:
+        print("nginx is not installed (Debian: apt-get install nginx-light); its reference row is skipped.")
+    started = time.perf_counter()
+    markdown = run_benchmark(args)
+    print("\n" + markdown)
+    if not args.no_append:
+        append_results(markdown)
+        print(f"appended to {RESULTS.relative_to(ROOT)}")
+    print(f"benchmark took {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
