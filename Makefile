@@ -33,8 +33,16 @@ test: install
 lint: install
 	$(BIN)/ruff check citizenvoice tests bench
 
+# wrk (and nginx for the static reference) from Debian when we may install them; without them run.py
+# falls back to its Python load generator and leaves the nginx row out, saying so in the table.
 bench: install
-	$(BIN)/python bench/run.py
+	@if ! command -v wrk >/dev/null 2>&1 || ! command -v nginx >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light) \
+	      || echo "bench: could not install wrk/nginx-light; using the Python load generator"; \
+	  else echo "bench: wrk or nginx missing and not root; using the Python load generator"; fi; \
+	fi
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

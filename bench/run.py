@@ -104,12 +104,23 @@ def ensure_database(n: int, db: Path | None, seed: int, regenerate: bool) -> Pat
         found = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
         if all(found.get(k) == v for k, v in wanted.items()):
             print(f"reusing {path} ({n:,} essays, generated in {found.get('seconds')} s)")
-            return path
+            return migrated(path)
     generate.remove_db(path)
     print(f"generating {n:,} essays into {path} …", flush=True)
     summary = generate.generate(n, path, seed=seed, processes=max(1, (os.cpu_count() or 2) - 1))
     meta.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"generated in {summary['seconds']} s")
+    return path
+
+
+def migrated(path: Path) -> Path:
+    """Apply migrations added since the database was generated once here, not on every scratch copy
+    (a new index on 100,000 essays takes a while, and the server would migrate it before each run)."""
+    from citizenvoice import db as database
+
+    applied = database.migrate(path)
+    if applied:
+        print(f"applied {', '.join(applied)} to {path}")
     return path
 
 

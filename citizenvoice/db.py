@@ -141,6 +141,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self._peek: sqlite3.Connection | None = None
 
     async def open(self) -> None:
         self._writer = await _open(self.path, readonly=False)
@@ -155,6 +156,21 @@ class Database:
                 await conn.close()
         self._writer = None
         self._all_readers.clear()
+        if self._peek is not None:
+            self._peek.close()
+            self._peek = None
+
+    def peek(self) -> sqlite3.Connection:
+        """A synchronous read-only connection for one-row lookups made on the event loop itself.
+
+        Only for reads that take microseconds (a primary-key lookup): in WAL mode a reader never waits
+        for the writer, so this skips the thread round trip an aiosqlite query costs.
+        """
+        if self._peek is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=1.0)
+            conn.execute("PRAGMA query_only=ON")
+            self._peek = conn
+        return self._peek
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -169,6 +169,9 @@ class RequestLogMiddleware:
 
     @staticmethod
     def _log(scope: Scope, status: int, seconds: float, request_id: str) -> None:
+        level = logging.ERROR if status >= 500 else logging.INFO
+        if not access_log.isEnabledFor(level):
+            return  # scrubbing the path costs more than a cached page does to serve
         query = scope.get("query_string", b"").decode("latin-1")
         keys = sorted({part.split("=", 1)[0] for part in query.split("&") if part})
         fields: dict[str, Any] = {
@@ -179,7 +182,6 @@ class RequestLogMiddleware:
         }
         if keys:
             fields["query_keys"] = [scrub(k)[:40] for k in keys]
-        level = logging.ERROR if status >= 500 else logging.INFO
         access_log.log(
             level,
             "%s %s %s",

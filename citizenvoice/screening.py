@@ -30,10 +30,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from hashlib import blake2b
 from itertools import pairwise
 
+import numpy as np
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 WORD_KINDS = ("banned", "suspect")
@@ -129,24 +130,43 @@ def _fold_char(ch: str) -> str:
 
 @dataclass(frozen=True)
 class Skeleton:
+    source: str
     text: str
-    owners: tuple[int, ...]  # owners[i]: index in the original text of the char that produced text[i]
+
+    @cached_property
+    def owners(self) -> tuple[int, ...]:
+        """owners[i]: index in the original text of the char that produced text[i]. Built only when a
+        match needs its span: most texts match nothing, and this is the slow, per-character part."""
+        owners: list[int] = []
+        for index, ch in enumerate(self.source):
+            owners.extend([index] * len(_fold_char(ch)))
+        return tuple(owners)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original-text span covering skeleton characters start..end (end exclusive, end > start)."""
         return self.owners[start], self.owners[end - 1] + 1
 
 
+# ord(ch) -> _fold_char(ch), or None where it folds to nothing: a table for str.translate, which folds a
+# whole text at C speed. It grows with the characters seen (a few thousand in Chinese prose).
+_FOLD_TABLE: dict[int, str | None] = {}
+_FOLD_TABLE_MAX = 200_000
+
+
+def _fold_text(text: str) -> str:
+    """"".join(_fold_char(ch) for ch in text), without a Python loop over the characters."""
+    missing = [ch for ch in set(text) if ord(ch) not in _FOLD_TABLE]
+    if missing:
+        if len(_FOLD_TABLE) + len(missing) > _FOLD_TABLE_MAX:
+            _FOLD_TABLE.clear()  # only a text made to cover all of Unicode gets here
+        for ch in missing:
+            _FOLD_TABLE[ord(ch)] = _fold_char(ch) or None
+    return text.translate(_FOLD_TABLE)
+
+
 def skeleton(text: str) -> Skeleton:
     """Fold character by character, so every skeleton character has exactly one original owner."""
-    pieces: list[str] = []
-    owners: list[int] = []
-    for index, ch in enumerate(text):
-        folded = _fold_char(ch)
-        if folded:
-            pieces.append(folded)
-            owners.extend([index] * len(folded))
-    return Skeleton("".join(pieces), tuple(owners))
+    return Skeleton(text, _fold_text(text))
 
 
 def fold_word(word: str) -> str:
@@ -463,11 +483,69 @@ def _permutations(num_perm: int) -> tuple[tuple[int, int], ...]:
     return tuple(params)
 
 
+@lru_cache(maxsize=8)
+def _permutation_arrays(num_perm: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (a, b) of every permutation as columns: a split into 32-bit halves, and b."""
+    params = np.array(_permutations(num_perm), dtype=np.uint64)
+    a, b = params[:, :1], params[:, 1:]
+    return a >> _U32, a & _LOW32, b
+
+
+_U3, _U29, _U32, _U61 = (np.uint64(n) for n in (3, 29, 32, 61))
+_LOW29, _LOW32, _P = np.uint64((1 << 29) - 1), np.uint64((1 << 32) - 1), np.uint64(_MERSENNE)
+
+
+_BLOCK = 8
+
+
+def _fold(v: np.ndarray) -> np.ndarray:
+    # 2^61 ≡ 1 (mod 2^61−1): the bits above 61 are added back to the low 61.
+    return (v & _P) + (v >> _U61)
+
+
+def _min_hashes(hashes: Sequence[int], num_perm: int) -> tuple[int, ...]:
+    """min over x of (a·x + b) mod 2^61−1 for every permutation: exactly the values of the plain formula,
+    computed for all shingles at once in 64-bit arrays.
+
+    With a = a1·2^32 + a0 and x = x1·2^32 + x0 (a1, x1 < 2^29; a0, x0 < 2^32) every partial product
+    fits in 64 bits, and 2^64 ≡ 8, 2^61 ≡ 1 reduce the product: a·x ≡ 8·a1·x1 + (m >> 29) + (m mod 2^29)·2^32
+    + (p >> 61) + (p mod 2^61), where m = a1·x0 + a0·x1 < 2^62 and p = a0·x0 < 2^64. Each term is below
+    2^61, so their sum with b stays below 2^64; two folds and one subtraction give the exact remainder.
+    """
+    a_hi, a_lo, b = _permutation_arrays(num_perm)
+    x = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
+    x_hi, x_lo = x >> _U32, x & _LOW32
+    mins: list[int] = []
+    # A few permutations at a time, so the intermediate arrays stay in the CPU cache.
+    for i in range(0, num_perm, _BLOCK):
+        rows = slice(i, i + _BLOCK)
+        low = a_lo[rows] * x_lo
+        mid = a_hi[rows] * x_lo
+        mid += a_lo[rows] * x_hi
+        v = a_hi[rows] * x_hi
+        v <<= _U3
+        v += mid >> _U29
+        mid &= _LOW29
+        mid <<= _U32
+        v += mid
+        v += low >> _U61
+        low &= _P
+        v += low
+        v += b[rows]
+        v = _fold(_fold(v))
+        v[v >= _P] -= _P
+        mins += v.min(axis=1).tolist()
+    return tuple(mins)
+
+
 def minhash_signature(text: str, num_perm: int = NUM_PERM) -> tuple[int, ...]:
+    """The MinHash signature: for each permutation h(x) = (a·x + b) mod 2^61−1, the least h over the
+    text's shingle hashes. Stored band keys depend on these exact values, so _min_hashes must agree
+    with the plain formula (tests/test_screening.py checks it against it)."""
     hashes = [_stable_hash(s.encode(), b"cv-shingle") % _MERSENNE for s in shingles(text)]
     if not hashes:
         return (_EMPTY,) * num_perm
-    return tuple(min((a * x + b) % _MERSENNE for x in hashes) for a, b in _permutations(num_perm))
+    return _min_hashes(hashes, num_perm)
 
 
 def signature_to_bytes(signature: Sequence[int]) -> bytes:
@@ -507,7 +585,11 @@ def estimated_similarity(sig_a: Sequence[int], sig_b: Sequence[int]) -> float:
 
 def jaccard(text_a: str, text_b: str, k: int = 3) -> float:
     """Exact shingle Jaccard similarity; two texts with nothing to compare are 0.0, not duplicates."""
-    a, b = shingles(text_a, k), shingles(text_b, k)
+    return set_similarity(shingles(text_a, k), shingles(text_b, k))
+
+
+def set_similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two shingle sets (compute a text's set once when comparing it to many)."""
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)

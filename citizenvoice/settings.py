@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queue_target_hours", int, 24, "Pending essays older than this count as overdue"),
     Setting("retention_days", int, 30, "Days before personal data of rejected/withdrawn essays is purged"),
     Setting("reader_connections", int, 4, "Read-only SQLite connections per worker"),
+    Setting("page_cache_mb", int, 32, "Memory per worker for finished public pages (0 turns the cache off)"),
     Setting("log_level", str, "INFO", "Logging level"),
 )
 
@@ -77,6 +78,7 @@ class Settings:
     queue_target_hours: int = 24
     retention_days: int = 30
     reader_connections: int = 4
+    page_cache_mb: int = 32
     log_level: str = "INFO"
 
     @classmethod

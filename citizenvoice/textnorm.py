@@ -48,9 +48,15 @@ def _is_invisible(ch: str) -> bool:
     return category in _INVISIBLE_CATEGORIES
 
 
+# Layout controls and the space separators (Zs, Zl, Zp): never invisible, but not "printable" either,
+# so they are set aside before the fast-path check below.
+_NOT_INVISIBLE = str.maketrans("", "", "\t\n\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
 def strip_invisible(s: str) -> str:
     """Remove control, format (zero-width, bidi) and surrogate characters; keep tab, LF and CR."""
-    if s.isprintable():
+    if s.isprintable() or s.translate(_NOT_INVISIBLE).isprintable():
         # Fast path for the usual case: printable text has no Cc, Cf or Cs characters at all.
         return s
     return "".join(ch for ch in s if not _is_invisible(ch))
@@ -83,4 +89,7 @@ def paragraphs(text: str) -> list[str]:
 
 def visible_length(s: str) -> int:
     """Characters that count towards a length rule: everything except whitespace and invisibles."""
-    return sum(1 for ch in s if not ch.isspace() and not _is_invisible(ch))
+    visible = "".join(s.split())  # str.split() drops exactly the characters str.isspace() is true for
+    if visible.isprintable():  # no Cc, Cf or Cs left: every character counts
+        return len(visible)
+    return sum(1 for ch in visible if not _is_invisible(ch))

@@ -517,3 +517,17 @@ def test_measure_build_and_screen_time() -> None:
     print(
         f"\nbuild 5000 words: {build:.1f} ms; screen 800 chars: {screen:.2f} ms; minhash: {signature:.1f} ms"
     )
+
+
+_M61 = (1 << 61) - 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0, 1, 2, _M61 - 1, _M61 - 2, (1 << 32) - 1, 1 << 32]),
+                          st.integers(0, _M61 - 1)), min_size=1, max_size=40))
+def test_vectorised_minhash_equals_the_plain_formula(hashes: list[int]) -> None:
+    """Stored band keys were made with min((a·x + b) mod 2^61−1): the numpy version must agree exactly."""
+    from citizenvoice.screening import _min_hashes, _permutations
+
+    plain = tuple(min((a * x + b) % _M61 for x in hashes) for a, b in _permutations(64))
+    assert _min_hashes(hashes, 64) == plain

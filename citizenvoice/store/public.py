@@ -20,6 +20,7 @@ Queries are assembled only from fixed SQL fragments (the status literals above a
 from __future__ import annotations
 
 import re
+import sqlite3
 from dataclasses import dataclass
 
 import aiosqlite
@@ -341,3 +342,13 @@ async def sitemap_boundaries(conn: aiosqlite.Connection, size: int) -> list[int]
         (size,),
     )
     return [0, *(r["id"] for r in rows)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The public content version (migrations/0009): bumped by triggers with every write a public page shows
+
+
+def content_version(conn: sqlite3.Connection) -> int | None:
+    """Synchronous, for the page cache's check on every request (``Database.peek()``); None if unknown."""
+    row = conn.execute("SELECT version FROM list_versions WHERE name = 'public_content'").fetchone()
+    return None if row is None else int(row[0])
