@@ -23,6 +23,7 @@ from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
+from citizenvoice.textnorm import normalize_line, normalize_text
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -72,6 +73,7 @@ FIELD_LABELS = {
     "lead": "首页核心提示",
 }
 WORD_LIST_LABELS = {"banned": "禁用词", "suspect": "可疑词"}
+MULTILINE_SETTINGS = frozenset({"lead"})
 
 
 class Invalid(ValueError):
@@ -229,7 +231,9 @@ def _direction_errors(form: DirectionForm, *, new: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     if new and not (2 <= len(form.slug) <= 40 and SLUG.match(form.slug)):
         errors["slug"] = "网址名为 2–40 个小写英文字母或数字，可用连字符分隔，如 green-port。"
-    if not 2 <= len(form.name) <= 30:
+    if not form.name:
+        errors["name"] = "请填写名称。"
+    elif not 2 <= len(form.name) <= 30:
         errors["name"] = "名称为 2–30 个字。"
     if len(form.description) > 200:
         errors["description"] = "说明不能超过 200 个字。"
@@ -344,8 +348,9 @@ async def set_direction_archived(
 
 
 def parse_words(text: str) -> list[str]:
-    """One word per line, as pasted; blank lines and repeats dropped, order kept."""
-    words = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    """One word per line, as pasted (normalised like residents' text, since screening compares the two);
+    blank lines and repeats dropped, order kept."""
+    words = [normalize_line(line) for line in normalize_text(text).split("\n")]
     words = list(dict.fromkeys(w for w in words if w))
     long = [w for w in words if len(w) > MAX_WORD_CHARS]
     if long:
@@ -385,6 +390,8 @@ async def replace_words(
 
 
 def _reason_errors(label: str) -> dict[str, str]:
+    if not label:
+        return {"label": "请填写理由。"}
     return {} if 2 <= len(label) <= 40 else {"label": "理由为 2–40 个字。"}
 
 
@@ -429,7 +436,8 @@ def clean_site_settings(values: dict[str, str], base: Settings) -> dict[str, str
     errors: dict[str, str] = {}
     cleaned: dict[str, str | None] = {}
     for key, (label, _, longest) in sitesettings.FIELDS.items():
-        value = values.get(key, "").strip().replace("\r\n", "\n")
+        raw = values.get(key, "")
+        value = normalize_text(raw) if key in MULTILINE_SETTINGS else normalize_line(raw)
         if len(value) > longest:
             errors[key] = f"{label}不能超过 {longest} 个字。"
         elif not value and key != "lead":

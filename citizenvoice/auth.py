@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from citizenvoice.staff import ROLE_LABELS, ROLES, User  # noqa: F401  (re-exported)
 from citizenvoice.store import users as user_store
+from citizenvoice.textnorm import normalize_line
 
 MIN_PASSWORD_LENGTH = 10
 IDLE_TIMEOUT = 8 * 3600
@@ -45,9 +46,13 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 async def authenticate(db, username: str, password: str, ip_hash: str) -> User | None:  # noqa: ANN001
     """The user for these credentials, or None; throttled per account and per IP, every failure recorded."""
     now = time.time()
+    # Usernames are plain printable ASCII, so a name that normalisation changes (a NUL, a control or
+    # bidi character) matches no account; only its normalised form is looked up and recorded, so the
+    # failure log never stores invisible characters.
+    typed, username = username, normalize_line(username)
     async with db.read() as conn:
         throttled = await user_store.recent_failures(conn, username, ip_hash, now - THROTTLE_WINDOW)
-        record = await user_store.get_by_username(conn, username)
+        record = await user_store.get_by_username(conn, username) if username == typed else None
     ok = (
         throttled < THROTTLE_LIMIT
         and verify_password(record.password_hash if record else None, password)

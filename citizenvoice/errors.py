@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from citizenvoice.security import add_security_headers
 from citizenvoice.templating import render
 
 log = logging.getLogger("citizenvoice.errors")
@@ -63,7 +64,11 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(request, 500)
+    response = error_response(request, 500)
+    # Starlette renders this page in ServerErrorMiddleware, outside SecurityHeadersMiddleware.
+    settings = getattr(request.app.state, "settings", None)
+    add_security_headers(response.headers, https=bool(settings and settings.https))
+    return response
 
 
 def exception_handlers() -> dict:

@@ -12,16 +12,34 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 from urllib.parse import quote
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from citizenvoice import auth
+from citizenvoice.numbers import ID_PATTERN
 
 Role = Literal["admin", "moderator", "editor"]
 PUBLIC: frozenset[str] = frozenset()
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class IdConvertor(Convertor[int]):
+    """``{name:id}``: a database id, 1 to 10**18 - 1. Anything else (0, a sign, 30 digits) matches no
+    route and is a plain 404, so an id that SQLite cannot hold never reaches a handler."""
+
+    regex = ID_PATTERN
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 
 class AccessRoute(Route):

@@ -69,6 +69,30 @@ def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def add_security_headers(headers: MutableHeaders, *, https: bool) -> None:
+    """The headers every response carries; a value a response set itself is kept.
+
+    SecurityHeadersMiddleware applies this to everything the app answers. The 500 page is rendered by
+    Starlette's ServerErrorMiddleware, outside every user middleware, so errors.server_error calls it
+    directly: one list of values for both.
+    """
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if https:
+        headers.setdefault("strict-transport-security", HSTS)
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers to every response and sets a newly issued CSRF cookie."""
 
@@ -84,7 +108,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                self._add_headers(headers)
+                add_security_headers(headers, https=self.https)
                 seed = scope.get(_NEW_CSRF_KEY)
                 if seed:
                     headers.append("set-cookie", self._csrf_cookie(seed))
@@ -92,16 +116,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-    def _add_headers(self, headers: MutableHeaders) -> None:
-        headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("x-content-type-options", "nosniff")
-        headers.setdefault("referrer-policy", "strict-origin-when-cross-origin")
-        headers.setdefault("x-frame-options", "DENY")
-        headers.setdefault("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()")
-        headers.setdefault("cross-origin-opener-policy", "same-origin")
-        if self.https:
-            headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
 
     def _csrf_cookie(self, seed: str) -> str:
         flags = f"{CSRF_COOKIE}={seed}; Path=/; Max-Age={_CSRF_COOKIE_AGE}; HttpOnly; SameSite=Lax"

@@ -121,6 +121,16 @@ def test_a_proxy_request_id_is_kept_and_a_bad_one_replaced(client):
     assert client.get("/privacy", headers={"x-request-id": "<script>"}).headers["x-request-id"] != "<script>"
 
 
+def test_a_body_over_the_limit_is_logged_as_the_413_it_got(client, log_output):
+    limit = client.app.state.settings.max_body_bytes
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    declared = client.post("/track", content=b"x" * (limit + 1), headers=form)
+    streamed = client.post("/track", content=iter([b"x" * (limit // 4)] * 5), headers=form)  # chunked
+    assert declared.status_code == streamed.status_code == 413
+    access = [e for e in lines(log_output) if e["logger"] == "citizenvoice.access" and e["path"] == "/track"]
+    assert [(e["status"], e["level"]) for e in access] == [(413, "INFO"), (413, "INFO")]
+
+
 def test_server_error_is_logged_with_its_request_id_and_scrubbed(client, log_output):
     with TestClient(client.app, raise_server_exceptions=False) as failing:
         response = failing.get("/boom")

@@ -33,7 +33,7 @@ def concrete(path: str, essay_id: int) -> str:
 
     def fill(match: re.Match[str]) -> str:
         convertor = match.group(2)
-        if convertor == "int":
+        if convertor in ("int", "id"):
             return str(essay_id)
         if convertor == "path":
             return "x/y.txt"

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenvoice import administration as admin
-from citizenvoice import auth, sitesettings
+from citizenvoice import auth, numbers, sitesettings
 from citizenvoice.directions import by_pillar
 from citizenvoice.forms import read_form, text_field
 from citizenvoice.routing import route
@@ -22,6 +22,7 @@ from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
 from citizenvoice.templating import render
+from citizenvoice.textnorm import normalize_line
 
 ADMIN = ["admin"]
 AUDIT_PAGE_SIZE = 50
@@ -53,13 +54,6 @@ def _done(request: Request, path: str, message: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-def _int_param(request: Request, name: str) -> int:
-    try:
-        return int(request.path_params[name])
-    except (KeyError, ValueError):
-        raise HTTPException(404, "没有找到这一项。") from None
-
-
 def _not_found() -> HTTPException:
     return HTTPException(404, "没有找到这一项，可能已被删除。")
 
@@ -82,10 +76,7 @@ async def dashboard(request: Request) -> Response:
 
 
 async def audit_log(request: Request) -> Response:
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = numbers.page_number(request.query_params)
     async with request.app.state.db.read() as conn:
         total = await admin_store.count_audit(conn)
         entries = await admin_store.list_audit(
@@ -101,10 +92,12 @@ async def audit_log(request: Request) -> Response:
 # Users
 
 
+# Staff texts are normalised like residents' (citizenvoice.textnorm; word lists and site texts in
+# administration): NUL, control, zero-width and bidi characters never reach the database or the pages.
 def _user_form(form: FormData) -> admin.UserForm:
     return admin.UserForm(
         username=text_field(form, "username").strip(),
-        display_name=text_field(form, "display_name").strip(),
+        display_name=normalize_line(text_field(form, "display_name")),
         password=text_field(form, "password"),
         roles=frozenset(v for v in form.getlist("roles") if isinstance(v, str)),
     )
@@ -135,7 +128,7 @@ async def user_add(request: Request) -> Response:
 async def user_page(
     request: Request, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
 ) -> Response:
-    user_id = _int_param(request, "user_id")
+    user_id = request.path_params["user_id"]
     async with request.app.state.db.read() as conn:
         user = await user_store.get_by_id(conn, user_id)
     if user is None:
@@ -152,7 +145,7 @@ async def user_page(
 
 
 async def user_update(request: Request) -> Response:
-    user_id = _int_param(request, "user_id")
+    user_id = request.path_params["user_id"]
     form = _user_form(await read_form(request))
     try:
         async with request.app.state.db.write() as conn:
@@ -169,7 +162,7 @@ async def user_update(request: Request) -> Response:
 
 
 async def user_password(request: Request) -> Response:
-    user_id = _int_param(request, "user_id")
+    user_id = request.path_params["user_id"]
     form = await read_form(request)
     try:
         async with request.app.state.db.write() as conn:
@@ -182,7 +175,7 @@ async def user_password(request: Request) -> Response:
 
 
 async def user_status(request: Request) -> Response:
-    user_id = _int_param(request, "user_id")
+    user_id = request.path_params["user_id"]
     disabled = text_field(await read_form(request), "disabled") == "1"
     try:
         async with request.app.state.db.write() as conn:
@@ -202,8 +195,8 @@ async def user_status(request: Request) -> Response:
 def _direction_form(form: FormData) -> admin.DirectionForm:
     return admin.DirectionForm(
         slug=text_field(form, "slug").strip().lower(),
-        name=text_field(form, "name").strip(),
-        description=" ".join(text_field(form, "description").split()),
+        name=normalize_line(text_field(form, "name")),
+        description=normalize_line(text_field(form, "description")),
         pillar=text_field(form, "pillar"),
     )
 
@@ -237,7 +230,7 @@ async def direction_page(
     request: Request, *, values: admin.DirectionForm | None = None, errors: dict[str, str] | None = None
 ) -> Response:
     async with request.app.state.db.read() as conn:
-        direction = await direction_store.get_by_id(conn, _int_param(request, "direction_id"))
+        direction = await direction_store.get_by_id(conn, request.path_params["direction_id"])
         counts = await admin_store.essay_counts_by_direction(conn)
     if direction is None:
         raise _not_found()
@@ -254,7 +247,7 @@ async def direction_page(
 
 
 async def direction_update(request: Request) -> Response:
-    direction_id = _int_param(request, "direction_id")
+    direction_id = request.path_params["direction_id"]
     values = _direction_form(await read_form(request))
     try:
         async with request.app.state.db.write() as conn:
@@ -267,7 +260,7 @@ async def direction_update(request: Request) -> Response:
 
 
 async def direction_move(request: Request) -> Response:
-    direction_id = _int_param(request, "direction_id")
+    direction_id = request.path_params["direction_id"]
     step = -1 if text_field(await read_form(request), "step") == "up" else 1
     try:
         async with request.app.state.db.write() as conn:
@@ -278,7 +271,7 @@ async def direction_move(request: Request) -> Response:
 
 
 async def direction_archive(request: Request) -> Response:
-    direction_id = _int_param(request, "direction_id")
+    direction_id = request.path_params["direction_id"]
     archived = text_field(await read_form(request), "archived") == "1"
     try:
         async with request.app.state.db.write() as conn:
@@ -346,7 +339,7 @@ async def reasons_page(
 
 
 async def reason_add(request: Request) -> Response:
-    label = " ".join(text_field(await read_form(request), "label").split())
+    label = normalize_line(text_field(await read_form(request), "label"))
     try:
         async with request.app.state.db.write() as conn:
             await admin.add_reason(conn, await _actor(request), label)
@@ -356,9 +349,9 @@ async def reason_add(request: Request) -> Response:
 
 
 async def reason_update(request: Request) -> Response:
-    reason_id = _int_param(request, "reason_id")
+    reason_id = request.path_params["reason_id"]
     form = await read_form(request)
-    label = " ".join(text_field(form, "label").split())
+    label = normalize_line(text_field(form, "label"))
     try:
         position = int(text_field(form, "position") or "0")
     except ValueError:
@@ -418,21 +411,21 @@ routes = [
     route("/admin/audit", audit_log, access=ADMIN),
     route("/admin/users", users_page, access=ADMIN),
     route("/admin/users", user_add, access=ADMIN, methods=["POST"]),
-    route("/admin/users/{user_id:int}", user_page, access=ADMIN),
-    route("/admin/users/{user_id:int}", user_update, access=ADMIN, methods=["POST"]),
-    route("/admin/users/{user_id:int}/password", user_password, access=ADMIN, methods=["POST"]),
-    route("/admin/users/{user_id:int}/status", user_status, access=ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}", user_page, access=ADMIN),
+    route("/admin/users/{user_id:id}", user_update, access=ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}/password", user_password, access=ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}/status", user_status, access=ADMIN, methods=["POST"]),
     route("/admin/directions", directions_page, access=ADMIN),
     route("/admin/directions", direction_add, access=ADMIN, methods=["POST"]),
-    route("/admin/directions/{direction_id:int}", direction_page, access=ADMIN),
-    route("/admin/directions/{direction_id:int}", direction_update, access=ADMIN, methods=["POST"]),
-    route("/admin/directions/{direction_id:int}/move", direction_move, access=ADMIN, methods=["POST"]),
-    route("/admin/directions/{direction_id:int}/archive", direction_archive, access=ADMIN, methods=["POST"]),
+    route("/admin/directions/{direction_id:id}", direction_page, access=ADMIN),
+    route("/admin/directions/{direction_id:id}", direction_update, access=ADMIN, methods=["POST"]),
+    route("/admin/directions/{direction_id:id}/move", direction_move, access=ADMIN, methods=["POST"]),
+    route("/admin/directions/{direction_id:id}/archive", direction_archive, access=ADMIN, methods=["POST"]),
     route("/admin/words", words_page, access=ADMIN),
     route("/admin/words/{list_name}", words_save, access=ADMIN, methods=["POST"]),
     route("/admin/reasons", reasons_page, access=ADMIN),
     route("/admin/reasons", reason_add, access=ADMIN, methods=["POST"]),
-    route("/admin/reasons/{reason_id:int}", reason_update, access=ADMIN, methods=["POST"]),
+    route("/admin/reasons/{reason_id:id}", reason_update, access=ADMIN, methods=["POST"]),
     route("/admin/settings", settings_page, access=ADMIN),
     route("/admin/settings", settings_save, access=ADMIN, methods=["POST"]),
 ]

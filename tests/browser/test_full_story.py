@@ -5,8 +5,9 @@ approves both; the essay appears on its board and in search; an editor creates a
 essay, records the author's verification, locks the page, downloads the PDF proof and marks the page
 printed; and the author's tracking page shows 已见报.
 
-Every step leaves a screenshot in ``$CITIZENVOICE_SHOTS_DIR`` (default ``/tmp/cv-full-story``). A step
-whose page does not exist yet fails with the step's name instead of passing silently.
+Every step leaves a numbered screenshot in ``$CITIZENVOICE_SHOTS_DIR`` (default ``cv-full-story`` in the
+system's temporary folder), with the PDF proof beside them, to be looked at after a run. A step whose
+page does not exist yet fails with the step's name instead of passing silently.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CITIZENVOICE_SHOTS_DIR", "/tmp/cv-full-story"))
+SHOTS = Path(os.environ.get("CITIZENVOICE_SHOTS_DIR") or Path(tempfile.gettempdir()) / "cv-full-story")
 PASSWORD = "full-story-password-2026"
 TOKEN_URL = re.compile(r"/track/[A-Za-z0-9_-]{43}$")
 BODY = (
@@ -95,6 +97,7 @@ def staff_signs_in(story: Story, cli: Callable[..., Any], role: str) -> Any:
     page.click("button[type=submit]")
     page.wait_for_load_state()
     assert "/login" not in page.url, f"{role} could not sign in"
+    story.shot(page, f"{role}-home-desktop")
     return page
 
 
@@ -106,6 +109,7 @@ def moderator_approves(story: Story, page: Any, headline: str, label: str) -> No
     page.locator("#form-approve button[type=submit]").click()
     page.wait_for_load_state()
     assert f"已通过并发表：《{headline}》" in page.content(), "the approval was not confirmed"
+    story.shot(page, f"moderation-approved-{label}-desktop")
 
 
 def public_sees_it(story: Story, headline: str, word: str) -> None:
@@ -132,8 +136,10 @@ def editor_prints_it(story: Story, page: Any, headline: str) -> None:
     page.get_by_role("button", name="新建版面").click()
     page.wait_for_url(re.compile(r"/editor/pages/\d+$"))
     page_url = page.url
+    story.shot(page, "print-page-new-desktop")
     page.get_by_role("link", name="从已发布文章中挑选").click()
     row = page.locator("li, tr, article").filter(has_text=headline).last
+    story.shot(page, "print-candidates-desktop")
     row.get_by_role("button", name="放入本版").click()
     page.wait_for_load_state()
     page.goto(page_url)
@@ -143,6 +149,7 @@ def editor_prints_it(story: Story, page: Any, headline: str) -> None:
     page.fill("#verify-note", "已电话联系作者，确认本人投稿及署名")
     page.get_by_role("button", name="记录「已核实」").click()
     page.wait_for_load_state()
+    story.shot(page, "print-slot-verified-desktop")
     page.goto(page_url)
     page.get_by_role("button", name="锁定版面").click()
     page.wait_for_load_state()
@@ -182,3 +189,5 @@ def test_the_full_story(page_factory: Any, citizenvoice_cli: Callable[..., Any])
     assert "刊于" in author.content() and "T08" in author.content(), "no 刊于《…》badge on the essay page"
     story.shot(author, "essay-printed-phone")
     assert page_factory.errors == []
+    shots = sorted(SHOTS.glob("*.png"))
+    assert len(shots) == story.count and all(shot.stat().st_size > 0 for shot in shots), "a step left no screenshot"
