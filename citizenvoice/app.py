@@ -13,14 +13,18 @@ from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
 from citizenvoice.auth import ABSOLUTE_TIMEOUT
+from citizenvoice.bodylimit import BodyLimitMiddleware
 from citizenvoice.errors import exception_handlers
 from citizenvoice.logs import RequestLogMiddleware
+from citizenvoice.pagecache import PageCacheMiddleware
 from citizenvoice.security import SecurityHeadersMiddleware
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.sitesettings import SiteSettingsMiddleware
 from citizenvoice.staticfiles import CachedStaticFiles
 from citizenvoice.templating import STATIC_DIR, StaticFiles, build_environment
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, signoff, submit
+
+SESSION_COOKIE = "cv_session"
 
 
 def app_routes() -> list[BaseRoute]:
@@ -55,12 +59,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
 
     middleware = [
         Middleware(RequestLogMiddleware),
+        # Before everything that adds per-page work: a cached public page is replayed from here.
+        Middleware(PageCacheMiddleware, pages=public.CACHED_PAGES, version=public.content_version,
+                   session_cookie=SESSION_COOKIE, max_bytes=settings.page_cache_mb * 1024 * 1024),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
+        # Inside the security headers, so a refused body gets them and the Chinese 413 page; not
+        # Starlette(max_body_size=…), whose check sits outside all of this and answers in English.
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(GZipMiddleware, minimum_size=800),
         Middleware(
             SessionMiddleware,
             secret_key=secret_key,
-            session_cookie="cv_session",
+            session_cookie=SESSION_COOKIE,
             max_age=ABSOLUTE_TIMEOUT,
             same_site="lax",
             https_only=settings.https,
@@ -72,7 +82,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         middleware=middleware,
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key

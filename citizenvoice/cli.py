@@ -12,7 +12,10 @@ from typing import Any
 from citizenvoice import auth
 from citizenvoice import db as database
 from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
+
+CLI_ACTOR = "command line"  # the audit trail's name for whoever runs the command
 
 Command = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -120,6 +123,10 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
                     return 1
             async with db.write() as conn:
                 await user_store.create_user(conn, args.name, password_hash, set(args.role), args.display_name)
+                # An operator's change is an admin change too: it goes to the same audit trail.
+                after = {"username": args.name, "display_name": args.display_name, "roles": sorted(set(args.role))}
+                await admin_store.record_audit(conn, actor_id=None, actor_name=CLI_ACTOR, action="user.add",
+                                               target=f"user:{args.name}", after=after)
             print(f"added {args.name} ({', '.join(sorted(set(args.role)))})")
             return 0
 
@@ -133,6 +140,10 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"no such user: {args.name}", file=sys.stderr)
                     return 1
                 await user_store.set_disabled(conn, record.user.id, True)
+                if not record.user.disabled:
+                    await admin_store.record_audit(conn, actor_id=None, actor_name=CLI_ACTOR, action="user.disable",
+                                                   target=f"user:{args.name}", before={"disabled": False},
+                                                   after={"disabled": True})
             print(f"disabled {args.name}")
             return 0
 

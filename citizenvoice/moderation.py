@@ -25,7 +25,7 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import lifecycle, screening, submission
+from citizenvoice import lifecycle, numbers, screening, submission
 from citizenvoice.cli import command, run_async
 from citizenvoice.essays import STATUS_LABELS, Action, Actor, IllegalTransition, Status
 from citizenvoice.screening import Flag, Screener, ScreenerCache
@@ -132,6 +132,34 @@ class Screened:
         return self.headline.flags + self.body.flags
 
 
+@dataclass(frozen=True)
+class Prescreened:
+    """Everything screening computes from a text alone, worked out before the write transaction: the
+    CPU work (word automaton, personal data, MinHash) then never holds the single writer's lock."""
+
+    words_version: int
+    headline: str
+    body: str
+    results: Screened
+    band_keys: list[str]
+    shingles: frozenset[str]
+
+
+def prescreen(screener: Screener, words_version: int, headline: str, body: str) -> Prescreened:
+    results = Screened(screener.screen(headline), screener.screen(body))
+    keys = screening.lsh_band_keys(screening.minhash_signature(body))
+    return Prescreened(words_version, headline, body, results, keys, screening.shingles(body))
+
+
+async def prescreen_text(app: Any, headline: str, body: str) -> Prescreened:
+    """:func:`prescreen` with the worker's cached screener, for a text about to be stored."""
+    async with app.state.db.read() as conn:
+        version = await wordlists.words_version(conn)
+        cache = screener_cache(app)
+        screener = cache.get(version) or cache.install(version, **await wordlists.load_words(conn))
+    return prescreen(screener, version, headline, body)
+
+
 async def screen_submission(conn: aiosqlite.Connection, essay_id: int, screener: Screener) -> Screened:
     """Screen the essay's current text: store its flags, its high-risk mark and its duplicate links.
 
@@ -141,36 +169,48 @@ async def screen_submission(conn: aiosqlite.Connection, essay_id: int, screener:
     essay = await essay_store.get_essay(conn, essay_id)
     if essay is None:
         raise lifecycle.EssayNotFound(essay_id)
-    result = Screened(screener.screen(essay.headline), screener.screen(essay.body))
     version = await wordlists.words_version(conn)
+    return await store_screening(conn, essay_id, prescreen(screener, version, essay.headline, essay.body))
+
+
+async def store_screening(conn: aiosqlite.Connection, essay_id: int, found: Prescreened) -> Screened:
+    """Store what :func:`prescreen` found in the essay's text (the text the caller just stored) and link
+    its near-duplicates, inside that write transaction."""
+    result = found.results
     flags = _stored("headline", result.headline.flags) + _stored("body", result.body.flags)
-    await store.replace_flags(conn, essay_id, flags, list_version=version, at=utcnow())
+    await store.replace_flags(conn, essay_id, flags, list_version=found.words_version, at=utcnow())
     await store.set_high_risk(conn, essay_id, result.high_risk)
-    links = await link_duplicates(conn, essay)
+    links = await link_duplicates(conn, essay_id, found)
     return Screened(result.headline, result.body, links)
 
 
-async def screen_essay(conn: aiosqlite.Connection, app: Any, essay_id: int) -> Screened:
+async def screen_essay(
+    conn: aiosqlite.Connection, app: Any, essay_id: int, prescreened: Prescreened | None = None
+) -> Screened:
     """:func:`screen_submission` with the worker's cached screener: the one call a handler that stores
-    a text (the submission form, the author's resubmission) needs, inside its write transaction."""
+    a text (the submission form, the author's resubmission) needs, inside its write transaction.
+
+    ``prescreened``, from :func:`prescreen_text` on the very text just stored, is used when the word
+    lists have not changed since; otherwise the text is screened again here with the current lists."""
+    if prescreened is not None and prescreened.words_version == await wordlists.words_version(conn):
+        return await store_screening(conn, essay_id, prescreened)
     return await screen_submission(conn, essay_id, await load_screener(conn, screener_cache(app)))
 
 
-async def link_duplicates(conn: aiosqlite.Connection, essay: Essay) -> list[tuple[int, float]]:
+async def link_duplicates(conn: aiosqlite.Connection, essay_id: int, found: Prescreened) -> list[tuple[int, float]]:
     """Link the essay to every essay of the last 90 days whose text is ≥ 80 % similar.
 
     MinHash LSH bands find candidates without comparing against every essay; each candidate is then
     confirmed with the exact shingle Jaccard similarity, so a stored link always means ≥ 80 %.
     """
-    keys = screening.lsh_band_keys(screening.minhash_signature(essay.body))
-    await store.replace_bands(conn, essay.id, keys)
+    await store.replace_bands(conn, essay_id, found.band_keys)
     since = iso(datetime.now(UTC) - DUPLICATE_WINDOW)
     links = []
-    for candidate in await store.duplicate_candidates(conn, essay.id, keys, since=since):
-        similarity = screening.jaccard(essay.body, candidate.body)
+    for candidate in await store.duplicate_candidates(conn, essay_id, found.band_keys, since=since):
+        similarity = screening.set_similarity(found.shingles, screening.shingles(candidate.body))
         if similarity >= screening.DUPLICATE_THRESHOLD:
             links.append((candidate.id, similarity))
-    await store.replace_duplicates(conn, essay.id, links, at=utcnow())
+    await store.replace_duplicates(conn, essay_id, links, at=utcnow())
     return links
 
 
@@ -261,8 +301,7 @@ class Decision:
 
 
 def parse_version(raw: str) -> int | None:
-    raw = raw.strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return numbers.parse_int(raw)
 
 
 async def _reason_label(conn: aiosqlite.Connection, raw: str) -> str | None:
@@ -281,7 +320,7 @@ async def parse_decision(conn: aiosqlite.Connection, raw: Mapping[str, str]) -> 
     version = parse_version(raw.get("version", ""))
     errors: dict[str, str] = {}
     if version is None:
-        errors["version"] = "缺少版本号，请刷新页面后再操作。"
+        errors["version"] = "缺少版本号或版本号无效，请刷新页面后再操作。"
     note = normalize_text(raw.get("note", ""))
     if len(note) > NOTE_MAX:
         errors["note"] = f"备注最多 {NOTE_MAX} 个字，现在是 {len(note)} 个字。"
@@ -387,8 +426,9 @@ def _changes(decision: Decision) -> dict[str, Any]:
         if decision.featured:
             changes["featured"] = 1
     elif decision.action == "unpublish":
-        # The tracking page shows the author the note of the latest decision.
-        changes["author_note"] = decision.note or decision.reason
+        # As with a rejection, the tracking page tells the author why (the reason) and shows the
+        # moderator's words to them (the note): both, since the form asks for both.
+        changes.update(reject_reason=decision.reason, author_note=decision.note)
     return changes
 
 
@@ -474,9 +514,9 @@ def parse_bulk_items(values: Sequence[str], versions: Mapping[str, str]) -> list
     items: dict[int, int | None] = {}
     for value in values:
         raw_id, _, raw_version = value.strip().partition(":")
-        if not raw_id.isdigit() or len(raw_id) > 12:
+        essay_id = numbers.parse_int(raw_id, low=1)
+        if essay_id is None:
             continue
-        essay_id = int(raw_id)
         items[essay_id] = parse_version(raw_version or versions.get(f"version_{essay_id}", ""))
     return list(items.items())
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import aiosqlite
 
 from citizenvoice import lifecycle, printexport
 from citizenvoice.charcount import count_print_chars
-from citizenvoice.essays import Action, Actor, Status, role_label
+from citizenvoice.essays import Action, Actor, Status
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
+from citizenvoice.store.essays import Essay
 from citizenvoice.store.printdesk import PrintPage, PrintVersion, Slot
 from citizenvoice.textdiff import is_substantive_change
 
@@ -259,6 +259,28 @@ async def mark_printed(conn: aiosqlite.Connection, page_id: int, user_id: int, c
     await store.add_page_event(conn, page_id, "printed", user_id, reason=edition)
 
 
+# A paragraph may end on these; one that ends otherwise was probably broken mid-sentence.
+_PARAGRAPH_ENDINGS = tuple("。！？!?…；;：:”’」』）)》—.")
+
+
+@dataclass(frozen=True)
+class SuspectBreak:
+    paragraph: int  # 1-based, as the editor counts
+    ending: str  # the last words before the break
+    following: str  # the first words after it
+
+
+def suspect_breaks(body: str) -> list[SuspectBreak]:
+    """Paragraph breaks that fall inside a sentence: text copied from a narrow column often carries
+    the column's line ends as paragraph breaks. The editor sees them and mends the print version."""
+    paragraphs = printexport.paragraphs(body)
+    return [
+        SuspectBreak(number, text[-12:], paragraphs[number][:12])
+        for number, text in enumerate(paragraphs[:-1], start=1)
+        if not text.rstrip().endswith(_PARAGRAPH_ENDINGS)
+    ]
+
+
 def balance(slots: list[Slot]) -> tuple[dict[str, int], dict[str, int]]:
     """How many essays per author role and per direction: the column mixes its voices on purpose."""
     roles: dict[str, int] = {}
@@ -269,26 +291,68 @@ def balance(slots: list[Slot]) -> tuple[dict[str, int], dict[str, int]]:
     return roles, directions
 
 
+def split_byline(line: str, name: str) -> tuple[str, str]:
+    """A print byline as (affiliation, name), so the "after_body" style can print the editor's own
+    line: the name under the headline and "（作者系{affiliation}）" after the body.
+
+    ``name`` is the author's name, or "" when the byline carries none (a role-only byline, or one
+    erased at the author's request): then the whole line is the affiliation. An edited line is split
+    before the name where it ends with it, else at its last space ("单位职务 姓名").
+    """
+    line = " ".join(line.split())
+    name = " ".join(name.split())
+    if not name:
+        return line, ""
+    if line.endswith(name):
+        return line[: len(line) - len(name)].strip(), name
+    head, space, tail = line.rpartition(" ")
+    return (head, tail) if space else (line, "")
+
+
+def _named(essay: Essay) -> str:
+    return "" if essay.byline_mode == "role_only" else essay.author_name
+
+
+def _print_essay(slot: Slot, version: PrintVersion, media_dir: Path) -> printexport.PrintEssay:
+    essay = slot.essay
+    affiliation, name = split_byline(version.byline, _named(essay))
+    return printexport.PrintEssay(
+        slot=slot.position, headline=version.headline, byline=version.byline, affiliation=affiliation,
+        name=name, body=version.body, photo_path=(media_dir / essay.photo_path) if essay.photo_path else None,
+        char_count=version.char_count,
+    )
+
+
+def byline_as_printed(style: str, essay: Essay, version: PrintVersion) -> printexport.Byline:
+    """The essay's byline as it prints under a page's byline style, for the editor's and the author's
+    screens: the same composition as the proof, the package and the DOCX."""
+    affiliation, name = split_byline(version.byline, _named(essay))
+    line = printexport.PrintEssay(
+        slot=0, headline=version.headline, byline=version.byline, affiliation=affiliation, name=name,
+        body="", photo_path=None, char_count=0,
+    )
+    return printexport.compose_byline(line, style)  # type: ignore[arg-type]
+
+
+def printed_bylines(
+    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion]
+) -> dict[int, printexport.Byline]:
+    return {
+        s.essay.id: byline_as_printed(page.byline_style, s.essay, versions[s.essay.id])
+        for s in slots
+        if s.essay.id in versions
+    }
+
+
 def export_page(
     page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], city: str, media_dir: Path
 ) -> printexport.PrintPage:
-    """The page as the exports see it: print versions in slot order, nothing private."""
-    essays = []
-    for slot in slots:
-        essay, version = slot.essay, versions[slot.essay.id]
-        anonymous = essay.byline_mode == "role_only"
-        essays.append(
-            printexport.PrintEssay(
-                slot=slot.position,
-                headline=version.headline,
-                byline=version.byline,
-                affiliation=role_label(essay.author_role, city) if anonymous else essay.affiliation,
-                name="" if anonymous else essay.author_name,
-                body=version.body,
-                photo_path=(media_dir / essay.photo_path) if essay.photo_path else None,
-                char_count=version.char_count,
-            )
-        )
+    """The page as the exports see it: print versions in slot order, nothing private.
+
+    Bylines come from the print version, the line the editor may have edited (it starts as the
+    paper's "{affiliation} {name}", "{city}市民 {name}" for a resident without a unit), so both
+    byline styles print what the editor approved. ``city`` is already in that line.
+    """
     return printexport.PrintPage(
         paper=page.paper,
         date=dt.date.fromisoformat(page.pub_date),
@@ -297,5 +361,5 @@ def export_page(
         lead=page.lead,
         credits=[line.strip() for line in page.credits.splitlines() if line.strip()],
         byline_style=page.byline_style,  # type: ignore[arg-type]
-        essays=essays,
+        essays=[_print_essay(slot, versions[slot.essay.id], media_dir) for slot in slots],
     )

@@ -15,7 +15,7 @@ from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
-from support import PASSWORD, add_user, csrf_from, login
+from support import PASSWORD, add_user, create_essay, csrf_from, login
 from tests.submit_helpers import post_essay
 
 NEW_PASSWORD = "a much longer secret"
@@ -331,6 +331,7 @@ def test_reorder_within_a_pillar(admin_client):
 
 def test_archived_direction_takes_no_new_essays_but_stays_readable(admin_client):
     board = direction(admin_client, "silver-economy")
+    published, _ = create_essay(admin_client, status="published", direction="silver-economy", headline="银发的早晨")
     assert 'value="silver-economy"' in admin_client.get("/submit").text
     response = post(admin_client, f"/admin/directions/{board.id}/archive", {"archived": "1"})
     assert response.status_code == 303
@@ -343,14 +344,20 @@ def test_archived_direction_takes_no_new_essays_but_stays_readable(admin_client)
     assert 'value="silver-economy"' not in form and 'value="wellbeing"' in form
     refused = post_essay(admin_client, direction="silver-economy")
     assert refused.status_code == 422 and "请从列表中选择一个正在征稿的方向。" in refused.text
-    assert read(admin_client, essay_count, board.id) == 0
+    assert read(admin_client, essay_count, board.id) == 1  # only the essay published before
     open_slugs = {d.slug for d in read(admin_client, direction_store.list_directions, include_archived=False)}
     assert "silver-economy" not in open_slugs
 
-    # still readable where boards are shown
+    # still readable at its address, but it no longer asks for essays
     board_page = admin_client.get("/boards/silver-economy")
-    if admin_client.get("/boards/wellbeing").status_code == 200:  # once the public boards exist
-        assert board_page.status_code == 200 and board.name in board_page.text
+    assert board_page.status_code == 200 and board.name in board_page.text
+    assert "本方向已结束征稿" in board_page.text
+    assert "/submit?direction=silver-economy" not in board_page.text
+    assert admin_client.get("/boards/silver-economy/feed.atom").status_code == 200
+    assert f'href="/essays/{published}"' in board_page.text
+    essay_page = admin_client.get(f"/essays/{published}")
+    assert essay_page.status_code == 200 and "/submit?direction=silver-economy" not in essay_page.text
+    assert "银发经济先行区" in admin_client.get("/").text  # its published essay keeps it on the home page
 
     post(admin_client, f"/admin/directions/{board.id}/archive", {"archived": "0"})
     assert not direction(admin_client, "silver-economy").archived
@@ -550,3 +557,27 @@ def test_admin_forms_need_the_csrf_token(admin_client):
     )
     assert response.status_code == 403
     assert read(admin_client, user_store.get_by_username, "sneaky") is None and audit(admin_client) == []
+
+
+def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch):
+    import io
+
+    from citizenvoice import cli
+
+    monkeypatch.setenv("CITIZENVOICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CITIZENVOICE_SECRET_KEY", "test-secret-key-not-for-production")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert cli.main(["user", "add", "chief", "--role", "admin", "--password-stdin"]) == 0
+    assert cli.main(["user", "disable", "chief"]) == 0
+    assert cli.main(["user", "disable", "chief"]) == 0  # nothing changes, nothing more is recorded
+    with TestClient(create_app(Settings.from_env()), follow_redirects=False) as client:
+        entries = [(e.actor_name, e.action, e.target, e.after) for e in reversed(audit(client))]
+        add_user(client, "boss", "admin")
+        login(client, "boss")
+        page = client.get("/admin/audit").text
+    assert page.count("命令行 · ") == 2 and "command line" not in page
+    assert entries == [
+        ("command line", "user.add", "user:chief", {"username": "chief", "display_name": "", "roles": ["admin"]}),
+        ("command line", "user.disable", "user:chief", {"disabled": True}),
+    ]
+    assert PASSWORD not in repr(entries)

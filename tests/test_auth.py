@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 
+import pytest
+from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from, login
 
 from citizenvoice import auth
@@ -84,3 +87,55 @@ def test_disabled_user_is_signed_out_at_once(client):
 
     client.portal.call(disable)
     assert client.get("/login").status_code == 200
+
+
+def test_absolute_session_timeout_ends_even_an_active_session(client, monkeypatch):
+    add_user(client, "zhou", "moderator")
+    login(client, "zhou")
+    real_time = time.time
+    # Active all day: a request every 7 hours keeps the idle clock fresh, so only the 24-hour limit can
+    # end the session.
+    for hours in (7, 14, 21):
+        monkeypatch.setattr(auth.time, "time", lambda hours=hours: real_time() + hours * 3600)
+        assert client.get("/login").status_code == 303, f"signed out after {hours} h"
+    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.ABSOLUTE_TIMEOUT + 3600)
+    assert client.get("/login").status_code == 200
+
+
+def test_five_failures_from_one_address_throttle_every_account(client):
+    add_user(client, "wu", "moderator")
+    token = csrf_from(client.get("/login").text)
+    for n in range(auth.THROTTLE_LIMIT):
+        client.post("/login", data={"username": f"guess-{n}", "password": "nope-nope-nope", "csrf_token": token})
+    response = client.post("/login", data={"username": "wu", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 400 and auth.LOGIN_FAILED_MESSAGE in response.text
+
+
+def test_the_throttle_lifts_after_fifteen_minutes(client, monkeypatch):
+    add_user(client, "zheng", "moderator")
+    token = csrf_from(client.get("/login").text)
+    for _ in range(auth.THROTTLE_LIMIT):
+        client.post("/login", data={"username": "zheng", "password": "nope-nope-nope", "csrf_token": token})
+    real_time = time.time
+    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.THROTTLE_WINDOW - 60)
+    refused = client.post("/login", data={"username": "zheng", "password": PASSWORD, "csrf_token": token})
+    assert refused.status_code == 400
+    # The refused attempt above counts as a failure too, so wait out the window from it.
+    monkeypatch.setattr(auth.time, "time", lambda: real_time() + 2 * auth.THROTTLE_WINDOW)
+    response = client.post("/login", data={"username": "zheng", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize("https", [True, False])
+def test_session_cookie_is_secure_exactly_when_served_over_https(settings, https):
+    from citizenvoice.app import create_app
+
+    app = create_app(dataclasses.replace(settings, https=https))
+    with TestClient(app, base_url="https://testserver" if https else "http://testserver",
+                    follow_redirects=False) as client:  # fmt: skip
+        add_user(client, "feng", "moderator")
+        token = csrf_from(client.get("/login").text)
+        response = client.post("/login", data={"username": "feng", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cv_session="))
+    assert ("; secure" in cookie.lower()) is https

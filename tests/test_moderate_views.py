@@ -247,8 +247,22 @@ def test_unpublish_needs_a_reason_and_takes_the_essay_down(client, staff) -> Non
     assert decide(client, essay_id, "unpublish", reason="").status_code == 422
     assert decide(client, essay_id, "unpublish", reason="作者来电要求撤下").status_code == 303
     after = essay(client, essay_id)
-    assert after.status == "unpublished" and after.author_note == "作者来电要求撤下"
+    assert after.status == "unpublished" and after.reject_reason == "作者来电要求撤下"
     assert events(client, essay_id)[-1].reason == "作者来电要求撤下"
+
+
+def test_the_author_sees_both_the_reason_and_the_note_of_an_unpublish(client, staff) -> None:
+    staff.anonymous()
+    token = submit_essay(client)
+    staff.act_as("anna")
+    essay_id = run_db(client, lambda conn: essay_store.get_by_token(conn, token)).id
+    assert decide(client, essay_id, "approve").status_code == 303
+    response = decide(client, essay_id, "unpublish", reason="文中涉及他人隐私", note="删去邻居的姓名后欢迎再投")
+    assert response.status_code == 303
+    staff.anonymous()
+    status = " ".join(parse(client.get(f"/track/{token}").text).find(class_="status-panel").text().split())
+    assert "已下线" in status
+    assert "原因：文中涉及他人隐私" in status and "删去邻居的姓名后欢迎再投" in status
 
 
 def test_a_decision_without_a_csrf_token_is_refused(client, staff) -> None:

@@ -213,9 +213,10 @@ def test_docx_has_every_headline_and_byline(staff_client):
     response = client.get(f"/editor/pages/{page_id}/page.docx")
     document = docx.Document(io.BytesIO(response.content))
     text = "\n".join(p.text for p in document.paragraphs)
+    city = client.app.state.settings.city
     for _, aff, name, headline in VOICES:
         assert headline in text
-        assert name in text
+        assert f"{aff or city + '市民'} {name}" in text.splitlines()
 
 
 @pytest.mark.skipif(not fonts_ready(), reason="no CJK font (apt-get install fonts-noto-cjk)")
@@ -227,8 +228,9 @@ def test_proof_pdf_contains_every_headline_and_byline(staff_client):
     response = client.get(f"/editor/pages/{page_id}/proof.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages))
+    city = client.app.state.settings.city
     for _, aff, name, headline in VOICES:
-        assert headline in text and name in text
+        assert headline + (aff or city + "市民") + name in text  # the byline directly under its headline
 
 
 def test_mark_printed_updates_essays_public_page_and_tracking(staff_client):
@@ -261,3 +263,131 @@ def test_moderators_cannot_use_the_print_desk_and_editors_cannot_moderate(staff_
     client.cookies.clear()
     editor = staff_client("editor")
     assert editor.get("/moderate").status_code == 403
+
+
+def _exports_as_text(client, page_id: int) -> dict[str, str]:
+    """Each export's text with whitespace removed (PDF extraction spaces CJK characters apart)."""
+    import docx
+
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/editor/pages/{page_id}/package.zip").content))
+    package = "".join(archive.read(n).decode("utf-8") for n in sorted(archive.namelist()) if n.endswith(".txt"))
+    document = docx.Document(io.BytesIO(client.get(f"/editor/pages/{page_id}/page.docx").content))
+    texts = {"package": package, "docx": "\n".join(p.text for p in document.paragraphs)}
+    if fonts_ready():
+        from pypdf import PdfReader
+
+        pdf = PdfReader(io.BytesIO(client.get(f"/editor/pages/{page_id}/proof.pdf").content))
+        texts["pdf"] = "".join(p.extract_text() for p in pdf.pages)
+    return {where: re.sub(r"\s+", "", text) for where, text in texts.items()}
+
+
+def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_client):
+    client = staff_client("editor")
+    city = client.app.state.settings.city
+    page_id = _page(client, byline_style="after_body")
+    ids = [
+        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+                     headline=headline)[0]
+        for role, aff, name, headline in VOICES[:3]
+    ]
+    for essay_id in ids:
+        _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    # the editor shortens the first author's title in the print version: the exports follow the edit
+    edited = _post(client, f"/editor/pages/{page_id}/slots/{ids[0]}/version", headline=VOICES[0][3],
+                   byline="幸福社区党委书记 王建国", body=SAMPLE_BODY)
+    assert edited.status_code == 303
+
+    screen = client.get(f"/editor/pages/{page_id}").text
+    assert "文末：（作者系幸福社区党委书记）" in screen and f"文末：（作者系{city}市民）" in screen
+    slot_screen = client.get(f"/editor/pages/{page_id}/slots/{ids[2]}").text
+    assert f"（作者系{city}市民）" in slot_screen
+
+    assert _post(client, f"/editor/pages/{page_id}/lock", override_reason="测试版面").status_code == 303
+    closing = {
+        ids[0]: ("王建国", "（作者系幸福社区党委书记）"),
+        ids[1]: ("赵明", "（作者系锦港物流有限公司总经理）"),
+        ids[2]: ("李春梅", f"（作者系{city}市民）"),  # a resident without a unit is bylined with the city
+    }
+    for where, text in _exports_as_text(client, page_id).items():
+        for (_, _, _, headline), (name, after) in zip(VOICES[:3], closing.values(), strict=True):
+            assert headline + name + SAMPLE_BODY[:10] in text, where  # only the name under the headline
+            assert SAMPLE_BODY.strip()[-10:] + after in text, where  # the unit after the body
+        assert "城南街道幸福社区党委书记" not in text, where  # the edit wins over the submitted unit
+        assert text.count("（作者系") == 3, where
+
+
+def test_the_tracking_page_shows_the_signoff_request_under_either_link(staff_client):
+    client = staff_client("editor")
+    essay_id, token = create_essay(client, status="published", phone="13912345678")
+    page_id = _page(client, byline_style="after_body")
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    assert 'href="/track/' + token + '/signoff"' not in client.get(f"/track/{token}").text
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯",
+          byline="锦州市民 李春梅", body=SAMPLE_BODY.split("\n\n")[0])
+    assert _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/signoff").status_code == 303
+
+    tracking = client.get(f"/track/{token}").text
+    assert "查看见报稿并答复" in tracking and f'href="/track/{token}/signoff"' in tracking
+    # the author sees the byline as this page prints it: name under the headline, unit at the end
+    author_view = client.get(f"/track/{token}/signoff").text
+    assert '<p class="byline">李春梅</p>' in author_view and "（作者系锦州市民）" in author_view
+
+    # an author who lost the link finds the essay by code and phone digits, and can answer from there
+    code = client.portal.call(_tracking_code, client, essay_id)
+    lookup = client.post("/track", data={"csrf_token": csrf_from(client.get("/track").text), "code": code,
+                                         "phone_tail": "5678"})
+    base = lookup.headers["location"]
+    assert base.startswith("/track/code/")
+    assert f'href="{base}/signoff"' in client.get(base).text
+    view = client.get(f"{base}/signoff")
+    assert view.status_code == 200 and view.headers["cache-control"] == "no-store"
+    answered = client.post(f"{base}/signoff", data={"answer": "accepted", "csrf_token": csrf_from(view.text)})
+    assert answered.status_code == 303 and answered.headers["location"] == f"{base}/signoff?answered=1"
+    assert "作者已同意见报稿" in client.get(f"/editor/pages/{page_id}").text
+    assert "您已于" in client.get(f"/track/{token}").text
+    assert client.get("/track/code/not-signed/signoff").status_code == 404
+
+
+async def _tracking_code(client, essay_id):
+    from citizenvoice.store import essays as essay_store
+
+    async with client.app.state.db.read() as conn:
+        return (await essay_store.get_essay(conn, essay_id)).tracking_code
+
+
+def test_candidate_picker_shows_the_pages_balance_and_flags_long_essays(staff_client):
+    client = staff_client("editor")
+    placed, _ = create_essay(client, status="published", direction="ecology", author_role="research",
+                             headline="河口的候鸟")
+    create_essay(client, status="published", headline="一篇很长的文章", body=SAMPLE_BODY * 3)
+    create_essay(client, status="published", headline="一篇合适的文章")
+    page_id = _page(client, slot_budget="300")
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(placed))
+    html = client.get(f"/editor/pages/{page_id}/candidates").text
+    balance = html.split('id="balance-title"')[1].split("</section>")[0]
+    assert "科研教育 1" in balance and "生态宜居 1" in balance
+    cards = {card.split("</h3>")[0]: card for card in html.split("<h3>")[1:]}
+    assert "超出每篇预算" in cards["一篇很长的文章"] and "超出每篇预算" not in cards["一篇合适的文章"]
+    from citizenvoice.charcount import count_print_chars
+
+    assert f"{count_print_chars(SAMPLE_BODY)} 字" in cards["一篇合适的文章"]
+
+
+def test_a_paragraph_break_inside_a_sentence_is_pointed_out_until_the_editor_mends_it(staff_client):
+    from citizenvoice.printdesk import suspect_breaks
+
+    copied = "我在这座城市生活了三十年，看着码头从几条泊位\n\n长成今天的模样。下一个五年，我希望公园多一些树荫。\n\n作为志愿者，我准备做三件事：\n\n帮老人学会用手机挂号。"
+    breaks = [(b.paragraph, b.ending, b.following) for b in suspect_breaks(copied)]
+    assert breaks == [(1, "十年，看着码头从几条泊位", "长成今天的模样。下一个五")]  # a colon may end a paragraph
+    assert suspect_breaks(SAMPLE_BODY) == []
+
+    client = staff_client("editor")
+    essay_id, _ = create_essay(client, status="published", body=copied + "\n\n" + SAMPLE_BODY)
+    page_id = _page(client)
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    screen = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
+    assert 'id="suspect-breaks"' in screen and "第 1 段结尾「……十年，看着码头从几条泊位」" in screen
+    mended = copied.replace("泊位\n\n长成", "泊位长成") + "\n\n" + SAMPLE_BODY
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯光照亮回家的路",
+          byline="锦州市民 李春梅", body=mended)
+    assert 'id="suspect-breaks"' not in client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from citizenvoice.app import create_app
 from citizenvoice.essays import Action, Actor, Status, new_tracking_code
 from citizenvoice.lifecycle import ActorRef
 from citizenvoice.store import essays as essay_store
-from support import add_user, csrf_from
+from support import add_user, csrf_from, login
 
 AUTHOR = {
     "name": "刘晓燕",
@@ -459,3 +460,25 @@ def test_a_photo_shared_with_another_essay_survives_erasure(client):
     delete(client, token, keep_text="remove", confirm="yes")
     assert (client.app.state.settings.media_path / shared).read_bytes() == PHOTO
     assert essay_row(client, second_id)["photo_path"] == shared
+
+
+def _history(html: str) -> list[str]:
+    """The tracking page's history, newest first, one "who：what" line per event."""
+    history = html.split('<ol class="history">')[1].split("</ol>")[0]
+    return [" ".join(s.split()) for s in re.findall(r"</time>\s*<span>([^<]*)</span>", history)]
+
+
+def test_erasure_shows_in_chinese_in_every_event_history(client, settings):
+    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
+    assert _history(client.get(f"/track/{token}").text)[0] == "您：删除个人信息"
+
+    rejected, rejected_token = make_essay(client, OTHER, status=Status.REJECTED, photo=False)
+    _purge(client, datetime.now(UTC) + timedelta(days=settings.retention_days, hours=1))
+    assert _history(client.get(f"/track/{rejected_token}").text)[0] == "系统：删除个人信息"
+
+    add_user(client, "moderator-wang", "moderator")
+    login(client, "moderator-wang")
+    for item in (essay_id, rejected):
+        page = client.get(f"/moderate/{item}").text
+        assert "<td>删除个人信息</td>" in page and ">erase<" not in page

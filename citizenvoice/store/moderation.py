@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from citizenvoice import numbers
 from citizenvoice.store import fetch_all, fetch_one, fetch_value, insert
 
 PAGE_SIZE = 30
@@ -57,9 +58,10 @@ class Cursor:
     @classmethod
     def decode(cls, raw: str) -> Cursor | None:
         parts = raw.split("~")
-        if len(parts) != 3 or parts[0] not in ("0", "1") or not parts[2].isdigit() or len(parts[1]) > 40:
+        last_id = numbers.parse_int(parts[2], low=1) if len(parts) == 3 else None
+        if last_id is None or parts[0] not in ("0", "1") or len(parts[1]) > 40:
             return None
-        return cls(int(parts[0]), parts[1], int(parts[2]))
+        return cls(int(parts[0]), parts[1], last_id)
 
 
 @dataclass(frozen=True)

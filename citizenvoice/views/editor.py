@@ -9,7 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import auth, printdesk, printexport
+from citizenvoice import auth, numbers, printdesk, printexport
+from citizenvoice.charcount import count_print_chars
 from citizenvoice.essays import AUTHOR_ROLES
 from citizenvoice.forms import read_form, text_field
 from citizenvoice.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
@@ -24,13 +25,6 @@ EDITOR = ["editor"]
 PAGE_SIZE = 20
 
 
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise HTTPException(404) from None
-
-
 async def _user_id(request: Request) -> int:
     user = await auth.current_user(request)
     assert user is not None  # route() already required a signed-in editor
@@ -43,7 +37,7 @@ def _back(page_id: int, anchor: str = "", notice: str = "") -> RedirectResponse:
 
 
 async def index(request: Request) -> Response:
-    page_number = max(1, _int(request.query_params.get("page", "1") or "1"))
+    page_number = numbers.page_number(request.query_params)
     async with request.app.state.db.read() as conn:
         pages = await store.list_pages(conn, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
         total = await store.count_pages(conn)
@@ -87,7 +81,7 @@ async def _page_or_404(conn, page_id: int) -> store.PrintPage:  # noqa: ANN001
 
 
 async def page_screen(request: Request, *, error: str = "", status_code: int = 200) -> Response:
-    page_id = _int(request.path_params["page_id"])
+    page_id = request.path_params["page_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
         slots = await store.list_slots(conn, page_id)
@@ -101,19 +95,20 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         "events": events, "roles": roles, "directions": directions, "error": error,
         "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES, "EVENT_LABELS": PAGE_EVENT_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
+        "print_bylines": printdesk.printed_bylines(page, slots, versions),
     }
     return render(request, "editor/page.html", context, status_code=status_code)
 
 
 async def candidates(request: Request) -> Response:
-    page_id = _int(request.path_params["page_id"])
+    page_id = request.path_params["page_id"]
     params = request.query_params
     filters = store.CandidateFilter(
         direction=params.get("direction", ""), author_role=params.get("author_role", ""),
-        min_chars=_optional_int(params.get("min", "")), max_chars=_optional_int(params.get("max", "")),
+        min_chars=numbers.parse_int(params.get("min", "")), max_chars=numbers.parse_int(params.get("max", "")),
         has_photo=_optional_bool(params.get("photo", "")), verified=_optional_bool(params.get("verified", "")),
     )
-    page_number = max(1, _optional_int(params.get("page", "")) or 1)
+    page_number = numbers.page_number(params)
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
         essays, total = await store.candidates(conn, filters, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
@@ -124,12 +119,10 @@ async def candidates(request: Request) -> Response:
         "page": page, "essays": essays, "total": total, "filters": filters, "directions": directions,
         "page_number": page_number, "has_next": page_number * PAGE_SIZE < total, "roles": roles,
         "direction_counts": direction_counts, "query": params,
+        # counted the newsroom's way, like the slot budget they are compared with
+        "print_chars": {e.id: count_print_chars(e.body) for e in essays},
     }
     return render(request, "editor/candidates.html", context)
-
-
-def _optional_int(raw: str) -> int | None:
-    return int(raw) if raw.strip().isdigit() else None
 
 
 def _optional_bool(raw: str) -> bool | None:
@@ -138,7 +131,7 @@ def _optional_bool(raw: str) -> bool | None:
 
 async def _act(request: Request, action, *, anchor: str = "", notice: str = "") -> Response:  # noqa: ANN001
     """Run one print-desk step in a write transaction; a refusal re-renders the page with the reason."""
-    page_id = _int(request.path_params["page_id"])
+    page_id = request.path_params["page_id"]
     try:
         async with request.app.state.db.write() as conn:
             await action(conn, page_id)
@@ -149,7 +142,7 @@ async def _act(request: Request, action, *, anchor: str = "", notice: str = "") 
 
 async def place(request: Request) -> Response:
     form = await read_form(request)
-    essay_id = _optional_int(text_field(form, "essay_id"))
+    essay_id = numbers.parse_int(text_field(form, "essay_id"), low=1)
     if essay_id is None:
         raise HTTPException(422, "请选择一篇文章。")
     user_id, city = await _user_id(request), request.app.state.settings.city
@@ -159,13 +152,13 @@ async def place(request: Request) -> Response:
 
 async def remove(request: Request) -> Response:
     await read_form(request)
-    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    essay_id, user_id = request.path_params["essay_id"], await _user_id(request)
     return await _act(request, lambda conn, page_id: printdesk.remove(conn, page_id, essay_id, user_id))
 
 
 async def move(request: Request) -> Response:
     form = await read_form(request)
-    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    essay_id, user_id = request.path_params["essay_id"], await _user_id(request)
     offset = -1 if text_field(form, "direction") == "up" else 1
     return await _act(request, lambda conn, page_id: printdesk.move(conn, page_id, essay_id, offset, user_id),
                       anchor="#slots")
@@ -173,7 +166,7 @@ async def move(request: Request) -> Response:
 
 async def verify(request: Request) -> Response:
     form = await read_form(request)
-    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    essay_id, user_id = request.path_params["essay_id"], await _user_id(request)
     note = normalize_text(text_field(form, "note"))
     return await _act(request, lambda conn, page_id: printdesk.verify(conn, page_id, essay_id, user_id, note),
                       anchor=f"#slot-{essay_id}")
@@ -181,7 +174,7 @@ async def verify(request: Request) -> Response:
 
 async def request_signoff(request: Request) -> Response:
     await read_form(request)
-    essay_id, user_id = _int(request.path_params["essay_id"]), await _user_id(request)
+    essay_id, user_id = request.path_params["essay_id"], await _user_id(request)
     return await _act(request, lambda conn, page_id: printdesk.request_signoff(conn, page_id, essay_id, user_id),
                       anchor=f"#slot-{essay_id}")
 
@@ -207,7 +200,7 @@ async def mark_printed(request: Request) -> Response:
 
 async def slot_screen(request: Request, *, error: str = "", values: dict | None = None, phone: str = "",
                       status_code: int = 200) -> Response:
-    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    page_id, essay_id = request.path_params["page_id"], request.path_params["essay_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
         slot = next((s for s in await store.list_slots(conn, page_id) if s.essay.id == essay_id), None)
@@ -222,13 +215,16 @@ async def slot_screen(request: Request, *, error: str = "", values: dict | None 
         "values": values or {"headline": latest.headline, "byline": latest.byline, "body": latest.body},
         "diff": diff_html(slot.essay.body, latest.body), "substantive": is_substantive_change(slot.essay.body, latest.body),
         "signoff": signoff, "phone_views": views, "phone": phone, "error": error, "AUTHOR_ROLES": AUTHOR_ROLES,
+        "print_byline": printdesk.byline_as_printed(page.byline_style, slot.essay, latest),
+        "suspect_breaks": printdesk.suspect_breaks(latest.body),
+        "BYLINE_STYLES": BYLINE_STYLES,
     }
     return render(request, "editor/slot.html", context, status_code=status_code)
 
 
 async def save_version(request: Request) -> Response:
     form = await read_form(request)
-    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    page_id, essay_id = request.path_params["page_id"], request.path_params["essay_id"]
     values = {
         "headline": normalize_line(text_field(form, "headline")),
         "byline": normalize_line(text_field(form, "byline")),
@@ -258,7 +254,7 @@ def _version_problem(values: dict[str, str]) -> str:
 
 async def reveal_phone(request: Request) -> Response:
     await read_form(request)
-    page_id, essay_id = _int(request.path_params["page_id"]), _int(request.path_params["essay_id"])
+    page_id, essay_id = request.path_params["page_id"], request.path_params["essay_id"]
     user_id = await _user_id(request)
     try:
         async with request.app.state.db.write() as conn:
@@ -271,7 +267,7 @@ async def reveal_phone(request: Request) -> Response:
 
 
 async def _export_page(request: Request, *, require_locked: bool) -> printexport.PrintPage:
-    page_id = _int(request.path_params["page_id"])
+    page_id = request.path_params["page_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
         if require_locked and page.state == "draft":
@@ -321,8 +317,8 @@ async def page_docx(request: Request) -> Response:
     return _download(data, media, f"page-{export.page_label}-{export.date.isoformat()}.docx")
 
 
-_P = "/editor/pages/{page_id}"
-_S = _P + "/slots/{essay_id}"
+_P = "/editor/pages/{page_id:id}"
+_S = _P + "/slots/{essay_id:id}"
 routes = [
     route("/editor", index, access=EDITOR),
     route("/editor/pages", create_page, access=EDITOR, methods=["POST"]),

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from citizenvoice import auth, lifecycle, moderation, privacy, sitesettings, submission
+from citizenvoice import auth, lifecycle, moderation, numbers, privacy, sitesettings, submission
 from citizenvoice.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
 from citizenvoice.forms import read_form, text_field
 from citizenvoice.routing import route
@@ -125,7 +125,8 @@ async def next_item(request: Request) -> Response:
     raw = request.query_params.get("after", "")
     filters = QueueFilters(available_to=(user.id, moderation.clock()))
     async with request.app.state.db.read() as conn:
-        cursor = await store.essay_cursor(conn, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+        after_id = numbers.parse_int(raw, low=1)
+        cursor = await store.essay_cursor(conn, after_id) if after_id else None
         found = await store.queue_page(conn, filters, after=cursor, limit=1)
         if not found and cursor is not None:
             found = await store.queue_page(conn, filters, limit=1)
@@ -339,10 +340,10 @@ routes = [
     route("/moderate", queue, access=MODERATOR, name="moderate_queue"),
     route("/moderate/next", next_item, access=MODERATOR, name="moderate_next"),
     route("/moderate/bulk", bulk, access=MODERATOR, methods=["POST"], name="moderate_bulk"),
-    route("/moderate/{essay_id:int}", item, access=MODERATOR, name="moderate_item"),
-    route("/moderate/{essay_id:int}/photo", photo, access=MODERATOR, name="moderate_photo"),
-    route("/moderate/{essay_id:int}/decision", decision, access=MODERATOR, methods=["POST"], name="moderate_decision"),
-    route("/moderate/{essay_id:int}/claim", take_over, access=MODERATOR, methods=["POST"], name="moderate_claim"),
-    route("/moderate/{essay_id:int}/release", release, access=MODERATOR, methods=["POST"], name="moderate_release"),
-    route("/moderate/{essay_id:int}/redact", redact, access=MODERATOR, methods=["POST"], name="moderate_redact"),
+    route("/moderate/{essay_id:id}", item, access=MODERATOR, name="moderate_item"),
+    route("/moderate/{essay_id:id}/photo", photo, access=MODERATOR, name="moderate_photo"),
+    route("/moderate/{essay_id:id}/decision", decision, access=MODERATOR, methods=["POST"], name="moderate_decision"),
+    route("/moderate/{essay_id:id}/claim", take_over, access=MODERATOR, methods=["POST"], name="moderate_claim"),
+    route("/moderate/{essay_id:id}/release", release, access=MODERATOR, methods=["POST"], name="moderate_release"),
+    route("/moderate/{essay_id:id}/redact", redact, access=MODERATOR, methods=["POST"], name="moderate_redact"),
 ]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from citizenvoice import db as database
-from citizenvoice import feeds, httpcache, search
+from citizenvoice import feeds, httpcache, numbers, search
 from citizenvoice.directions import Direction, by_pillar
 from citizenvoice.essays import ROLE_GROUP_LABELS, Status
 from citizenvoice.photos import PHOTO_DIR
@@ -365,7 +365,7 @@ async def sitemap_pages(request: Request) -> Response:
 
 async def sitemap_essays(request: Request) -> Response:
     raw = request.query_params.get("after", "0")
-    after = int(raw) if raw.isdigit() and len(raw) < 19 else 0
+    after = numbers.parse_int(raw) or 0
     async with request.app.state.db.read() as conn:
         entries = await public_store.sitemap_chunk(conn, after, SITEMAP_CHUNK)
     base = base_url(request)
@@ -395,12 +395,33 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok", "migrations": "current"})
 
 
+# Pages the rendered-page cache (pagecache.py) may keep, with the query parameters each understands;
+# a request with any other parameter is rendered fresh. Search is left out: its queries are endless.
+CACHED_PAGES: dict[str, tuple[str, ...]] = {
+    "/": (),
+    "/boards/{slug}": ("role", "after", "before"),
+    "/boards/{slug}/feed.atom": (),
+    "/essays/{essay_id:int}": (),
+    "/feed.atom": (),
+    "/sitemap.xml": (),
+    "/sitemap-pages.xml": (),
+    "/sitemap-essays.xml": ("after",),
+    "/robots.txt": (),
+}
+
+
+def content_version(app: Any) -> int | None:
+    """What the page cache compares on every request (store.public.content_version)."""
+    db = getattr(app.state, "db", None) if app is not None else None
+    return None if db is None else public_store.content_version(db.peek())
+
+
 routes = [
     route("/", home, access=PUBLIC),
     route("/boards/{slug}", board, access=PUBLIC),
     route("/boards/{slug}/feed.atom", board_feed, access=PUBLIC),
-    route("/essays/{essay_id:int}", essay_page, access=PUBLIC),
-    route("/essays/{essay_id:int}/photo", essay_photo, access=PUBLIC),
+    route("/essays/{essay_id:id}", essay_page, access=PUBLIC),
+    route("/essays/{essay_id:id}/photo", essay_photo, access=PUBLIC),
     route("/search", search_page, access=PUBLIC),
     route("/feed.atom", site_feed, access=PUBLIC),
     route("/sitemap.xml", sitemap, access=PUBLIC),

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import lifecycle, moderation, photos, ratelimit, sitesettings, submission
+from citizenvoice import lifecycle, moderation, numbers, photos, ratelimit, sitesettings, submission
 from citizenvoice.directions import Direction, by_pillar
 from citizenvoice.essays import (
     Action,
@@ -35,6 +35,7 @@ from citizenvoice.routing import PUBLIC, route
 from citizenvoice.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, client_ip, csrf_valid
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
+from citizenvoice.store import printdesk as print_store
 from citizenvoice.store import ratelimit as rate_store
 from citizenvoice.store.essays import Essay, NewEssay
 from citizenvoice.templating import render
@@ -187,6 +188,8 @@ async def _store(request: Request, essay: NewEssay, photo: photos.ProcessedPhoto
     settings, secret = request.app.state.settings, request.app.state.secret_key
     token, ip = submission.tracking_token(secret, nonce), client_ip(request)
     saved: list[str] = []
+    # Screening is CPU work on the text alone: done here, it does not hold up the one writer.
+    prescreened = await moderation.prescreen_text(request.app, essay.headline, essay.body)
     try:
         async with request.app.state.db.write() as conn:
             if await _already_stored(conn, nonce, token, essay):
@@ -199,7 +202,7 @@ async def _store(request: Request, essay: NewEssay, photo: photos.ProcessedPhoto
             code = await _unused_code(conn)
             essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
             await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
-            await moderation.screen_essay(conn, request.app, essay_id)
+            await moderation.screen_essay(conn, request.app, essay_id, prescreened)
     except sqlite3.IntegrityError:
         # Another worker process stored this form token first (primary key): it is the same essay, and
         # its photo is the same file (stored by content), which _discard sees in use and keeps.
@@ -256,12 +259,14 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
     async with request.app.state.db.read() as conn:
         events = await essay_store.list_events(conn, essay.id)
         revisions = await essay_store.list_revisions(conn, essay.id)
+        signoff = await print_store.latest_signoff(conn, essay.id)  # the editor's request to confirm cuts
     actions = allowed_actions(essay.status, Actor.AUTHOR)
     context = {
         "access": access,
         "essay": essay,
         "events": events,
         "revision_count": len(revisions),
+        "signoff": signoff,
         "byline": lifecycle.essay_byline(essay, site.city),
         "can_withdraw": Action.WITHDRAW in actions,
         "can_revise": Action.RESUBMIT in actions,
@@ -284,8 +289,7 @@ async def track(request: Request) -> Response:
 
 
 def _version(form: FormData) -> int | None:
-    raw = text_field(form, "version")
-    return int(raw) if raw.isdigit() else None
+    return numbers.parse_int(text_field(form, "version"))
 
 
 async def withdraw_confirm(request: Request) -> Response:

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 from submit_helpers import field_value, parse, valid_form
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -74,15 +74,14 @@ def test_moderator_approves_the_oldest_item_and_it_goes_public(page_factory: Any
     else:
         pytest.fail("our essay never reached the head of the queue")
 
+    # The author's tracking page says 已发布 and links to the public page, which shows the essay.
+    page.goto(track_path)
+    assert "已发布" in page.locator("#status-title").inner_text()
+    page.click(f".status-panel a[href='/essays/{essay_id}']")
+    page.wait_for_url(re.compile(rf"/essays/{essay_id}$"))
     public = page.goto(f"/essays/{essay_id}")
-    if public is not None and public.status == 200:
-        assert "河堤上的新步道0" in page.content()
-    else:
-        # The public essay page belongs to the public-boards issue; until it exists the author's
-        # tracking page is where "published" shows, with the link to the public page.
-        page.goto(track_path)
-        assert "已发布" in page.locator("#status-title").inner_text()
-        assert page.locator(f"a[href='/essays/{essay_id}']").count() == 1
+    assert public is not None and public.status == 200
+    assert "河堤上的新步道0" in page.locator("h1").first.inner_text()
     assert page_factory.errors == []
 
 
@@ -107,4 +106,25 @@ def test_keyboard_only_run_over_20_items(page_factory: Any, live_server: str, mo
     assert len(set(decided)) == 20  # twenty different items, each decided once
     TRIAL_LOG.write_text(f"20 items approved keyboard-only in {elapsed:.1f}s = {20 * 60 / elapsed:.0f}/min "
                          "(machine round-trip only; no reading time)\n")  # fmt: skip
+    assert page_factory.errors == []
+
+
+def test_the_item_page_fits_a_phone(page_factory: Any, live_server: str, moderator: str) -> None:
+    submit(live_server, 99)
+    page = page_factory(PHONE)
+    sign_in(page, moderator)
+    page.goto("/moderate?q=" + "河堤上的新步道99")
+    page.locator("h2.queue-title a").first.click()
+    page.wait_for_url(re.compile(r"/moderate/\d+$"))
+    widths = page.evaluate("""() => {
+        const wrap = document.querySelector('#trail .table-wrap');
+        return {page: document.documentElement.scrollWidth, viewport: window.innerWidth,
+                trail: wrap.scrollWidth, trailBox: wrap.clientWidth};
+    }""")
+    # The audit trail is read on a phone without sideways scrolling.
+    assert widths["page"] <= widths["viewport"], widths
+    assert widths["trail"] <= widths["trailBox"], widths
+    # A closed section must look openable, not like an empty box with a heading.
+    marker = page.evaluate("getComputedStyle(document.querySelector('.decision-edit summary'), '::before').content")
+    assert marker not in ("none", "normal", ""), marker
     assert page_factory.errors == []
