@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 from submit_helpers import parse
-from support import SAMPLE_BODY, add_user, csrf_from, login
+from support import SAMPLE_BODY, add_user, csrf_from, db_read, db_write, login
 
 from citizenvoice import lifecycle, moderation
 from citizenvoice.essays import Action, Actor, new_tracking_code
@@ -34,12 +34,7 @@ def body_about(n: int) -> str:
 
 
 def run_db(client: TestClient, fn: Callable[[Any], Awaitable[Any]], *, write: bool = False) -> Any:
-    async def call() -> Any:
-        db = client.app.state.db
-        async with db.write() if write else db.read() as conn:
-            return await fn(conn)
-
-    return client.portal.call(call)
+    return (db_write if write else db_read)(client, fn)
 
 
 def new_essay(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx2
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from starlette.testclient import TestClient
+from support import db_read, db_write
 
 BODY = (
     "我家住在河边的老小区，每天早上都沿着河堤走到菜市场。这几年河水清了，岸边种上了柳树，"
@@ -193,20 +193,8 @@ def concurrently(client: TestClient, requests: list[tuple[str, dict[str, str]]])
 # The database
 
 
-def read(client: TestClient, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-    async def call() -> Any:
-        async with client.app.state.db.read() as conn:
-            return await fn(conn)
-
-    return client.portal.call(call)
-
-
-def write(client: TestClient, fn: Callable[[Any], Awaitable[Any]]) -> Any:
-    async def call() -> Any:
-        async with client.app.state.db.write() as conn:
-            return await fn(conn)
-
-    return client.portal.call(call)
+read = db_read
+write = db_write
 
 
 def count(client: TestClient, table: str) -> int:

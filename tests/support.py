@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from starlette.testclient import TestClient
 
@@ -11,6 +13,28 @@ from citizenvoice.store import users as user_store
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
+
+T = TypeVar("T")
+
+
+def db_read(client: TestClient, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, *args, **kwargs)`` on a read connection of the client's app, from the test's thread."""
+
+    async def run() -> T:
+        async with client.app.state.db.read() as conn:
+            return await work(conn, *args, **kwargs)
+
+    return client.portal.call(run)
+
+
+def db_write(client: TestClient, work: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(conn, *args, **kwargs)`` inside one write transaction of the client's app."""
+
+    async def run() -> T:
+        async with client.app.state.db.write() as conn:
+            return await work(conn, *args, **kwargs)
+
+    return client.portal.call(run)
 
 
 def csrf_from(html: str) -> str:

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 from starlette.testclient import TestClient
+from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
 
 from citizenvoice import sitesettings
 from citizenvoice.app import create_app
@@ -15,7 +16,6 @@ from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
-from support import PASSWORD, add_user, create_essay, csrf_from, login
 from tests.submit_helpers import post_essay
 
 NEW_PASSWORD = "a much longer secret"
@@ -38,12 +38,7 @@ def login_fails(client: TestClient, username: str, password: str) -> bool:
     return response.status_code == 400
 
 
-def read(client: TestClient, fn, *args, **kwargs):
-    async def call():
-        async with client.app.state.db.read() as conn:
-            return await fn(conn, *args, **kwargs)
-
-    return client.portal.call(call)
+read = db_read
 
 
 def audit(client: TestClient) -> list[admin_store.AuditEntry]:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from support import add_user, csrf_from, db_read, db_write, login
 
 from citizenvoice import lifecycle, privacy, search
 from citizenvoice.app import create_app
 from citizenvoice.essays import Action, Actor, Status, new_tracking_code
 from citizenvoice.lifecycle import ActorRef
 from citizenvoice.store import essays as essay_store
-from support import add_user, csrf_from, login
 
 AUTHOR = {
     "name": "刘晓燕",
@@ -50,20 +50,8 @@ def app(settings):
     return with_privacy_routes(create_app(settings))
 
 
-def _write(client: TestClient, fn):
-    async def call():
-        async with client.app.state.db.write() as conn:
-            return await fn(conn)
-
-    return client.portal.call(call)
-
-
-def _read(client: TestClient, fn):
-    async def call():
-        async with client.app.state.db.read() as conn:
-            return await fn(conn)
-
-    return client.portal.call(call)
+_write = db_write
+_read = db_read
 
 
 def make_essay(

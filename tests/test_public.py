@@ -16,6 +16,7 @@ import lxml.html
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
+from support import db_read, db_write
 
 from citizenvoice import lifecycle, photos
 from citizenvoice.essays import Action, Actor, new_tracking_code
@@ -48,20 +49,8 @@ STEPS: dict[str, list[tuple[Action, lifecycle.ActorRef]]] = {
 }
 
 
-def write(client: TestClient, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with client.app.state.db.write() as conn:
-            return await work(conn)
-
-    return client.portal.call(run)
-
-
-def read(client: TestClient, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with client.app.state.db.read() as conn:
-            return await work(conn)
-
-    return client.portal.call(run)
+write = db_write
+read = db_read
 
 
 def publish(

@@ -96,7 +96,16 @@ async def create_page(conn: aiosqlite.Connection, fields: dict[str, object], use
     return page_id
 
 
+_UPDATABLE_PAGE_COLUMNS = frozenset(
+    {"paper", "pub_date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits", "byline_style",
+     "state", "printed_at"}
+)
+
+
 async def update_page(conn: aiosqlite.Connection, page_id: int, **changes: object) -> None:
+    unknown = set(changes) - _UPDATABLE_PAGE_COLUMNS
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{column} = ?" for column in changes)
     await conn.execute(
         f"UPDATE print_pages SET {assignments}, updated_at = ?, version = version + 1 WHERE id = ?",
