@@ -12,6 +12,7 @@ from support import add_user, login
 from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production").resolved()
