@@ -391,3 +391,21 @@ def test_a_paragraph_break_inside_a_sentence_is_pointed_out_until_the_editor_men
     _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="港口的灯光照亮回家的路",
           byline="锦州市民 李春梅", body=mended)
     assert 'id="suspect-breaks"' not in client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
+
+
+def test_the_page_screen_shows_a_preview_image_of_the_draft(staff_client):
+    from PIL import Image
+
+    if not fonts_ready():
+        pytest.skip("no CJK font installed")
+    client = staff_client("editor")
+    page_id, _ = _full_page(client)
+    html = client.get(f"/editor/pages/{page_id}").text
+    src = re.search(r'<img src="(/editor/pages/\d+/preview\.png[^"]*)"', html)
+    assert src, "the page screen links no preview"
+    response = client.get(src.group(1).replace("&amp;", "&"))
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert image.width >= 300 and image.height > image.width  # a portrait newspaper page, not a blank strip
+    low, high = image.convert("L").getextrema()
+    assert high - low > 100  # ink on paper: something is set on it
