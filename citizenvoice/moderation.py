@@ -143,20 +143,26 @@ class Prescreened:
     results: Screened
     band_keys: list[str]
     shingles: frozenset[str]
+    signature: bytes  # the body's MinHash signature (screening.signature_to_bytes)
 
 
 def prescreen(screener: Screener, words_version: int, headline: str, body: str) -> Prescreened:
     results = Screened(screener.screen(headline), screener.screen(body))
-    keys = screening.lsh_band_keys(screening.minhash_signature(body))
-    return Prescreened(words_version, headline, body, results, keys, screening.shingles(body))
+    shingles = screening.shingles(body)
+    signature = screening.signature_of_shingles(shingles)
+    keys = screening.lsh_band_keys(signature)
+    return Prescreened(words_version, headline, body, results, keys, shingles, screening.signature_to_bytes(signature))
 
 
 async def prescreen_text(app: Any, headline: str, body: str) -> Prescreened:
     """:func:`prescreen` with the worker's cached screener, for a text about to be stored."""
-    async with app.state.db.read() as conn:
-        version = await wordlists.words_version(conn)
-        cache = screener_cache(app)
-        screener = cache.get(version) or cache.install(version, **await wordlists.load_words(conn))
+    cache = screener_cache(app)
+    version = wordlists.peek_words_version(app.state.db.peek())
+    screener = cache.get(version)
+    if screener is None:
+        async with app.state.db.read() as conn:
+            version = await wordlists.words_version(conn)
+            screener = cache.get(version) or cache.install(version, **await wordlists.load_words(conn))
     return prescreen(screener, version, headline, body)
 
 
@@ -200,16 +206,20 @@ async def screen_essay(
 async def link_duplicates(conn: aiosqlite.Connection, essay_id: int, found: Prescreened) -> list[tuple[int, float]]:
     """Link the essay to every essay of the last 90 days whose text is ≥ 80 % similar.
 
-    MinHash LSH bands find candidates without comparing against every essay; each candidate is then
-    confirmed with the exact shingle Jaccard similarity, so a stored link always means ≥ 80 %.
+    MinHash LSH bands find candidates without comparing against every essay. A candidate whose stored
+    signature rules out 80 % (:func:`screening.could_be_near_duplicate`) is dropped; every other one is
+    confirmed with the exact shingle Jaccard similarity of its text, so a stored link always means ≥ 80 %.
     """
-    await store.replace_bands(conn, essay_id, found.band_keys)
+    await store.replace_bands(conn, essay_id, found.band_keys, found.signature)
     since = iso(datetime.now(UTC) - DUPLICATE_WINDOW)
+    candidates = await store.duplicate_candidates(conn, essay_id, found.band_keys, since=since)
+    unsure = [c.id for c in candidates
+              if c.signature is None or screening.could_be_near_duplicate(found.signature, c.signature)]  # fmt: skip
     links = []
-    for candidate in await store.duplicate_candidates(conn, essay_id, found.band_keys, since=since):
-        similarity = screening.set_similarity(found.shingles, screening.shingles(candidate.body))
+    for other_id, body in (await store.essay_bodies(conn, unsure)).items():
+        similarity = screening.set_similarity(found.shingles, screening.shingles(body))
         if similarity >= screening.DUPLICATE_THRESHOLD:
-            links.append((candidate.id, similarity))
+            links.append((other_id, similarity))
     await store.replace_duplicates(conn, essay_id, links, at=utcnow())
     return links
 

@@ -150,20 +150,26 @@ class Skeleton:
 # ord(ch) -> _fold_char(ch), or None where it folds to nothing: a table for str.translate, which folds a
 # whole text at C speed. It grows with the characters seen (a few thousand in Chinese prose).
 _FOLD_TABLE: dict[int, str | None] = {}
+_FOLDED_CHARS: set[str] = set()  # the characters in _FOLD_TABLE, for a set difference at C speed
 _FOLD_TABLE_MAX = 200_000
 
 
 def _fold_text(text: str) -> str:
     """"".join(_fold_char(ch) for ch in text), without a Python loop over the characters."""
-    missing = [ch for ch in set(text) if ord(ch) not in _FOLD_TABLE]
+    missing = set(text).difference(_FOLDED_CHARS)
     if missing:
         if len(_FOLD_TABLE) + len(missing) > _FOLD_TABLE_MAX:
             _FOLD_TABLE.clear()  # only a text made to cover all of Unicode gets here
+            _FOLDED_CHARS.clear()
         for ch in missing:
             _FOLD_TABLE[ord(ch)] = _fold_char(ch) or None
+        _FOLDED_CHARS.update(missing)
     return text.translate(_FOLD_TABLE)
 
 
+# Screening a submission folds its body twice (word matching, then duplicate shingles): remember the
+# last few. Skeletons are immutable, so sharing one is safe.
+@lru_cache(maxsize=8)
 def skeleton(text: str) -> Skeleton:
     """Fold character by character, so every skeleton character has exactly one original owner."""
     return Skeleton(text, _fold_text(text))
@@ -340,12 +346,23 @@ def _urls(text: str) -> Iterator[Flag]:
             yield _pii_flag("url", text, start, end)
 
 
+# What every match of each pattern must contain, found much faster than the pattern itself (whose
+# look-behinds are tried at every position): most essays hold no personal data, and skip the patterns.
+_PHONE_HINT = re.compile(f"[1１][3-9３-９]{_D}")
+_ID_HINT = re.compile(f"{_D}{{17}}")
+
+
 def detect_pii(text: str) -> tuple[Flag, ...]:
     """Phones, ID numbers, e-mail addresses and URLs. Overlaps (an e-mail inside a URL) are all kept."""
-    flags = [_pii_flag("phone", text, *m.span()) for m in _PHONE_RE.finditer(text)]
-    flags += [_pii_flag("id_number", text, *m.span()) for m in _ID_RE.finditer(text) if valid_id_number(m[0])]
-    flags += [_pii_flag("email", text, *m.span()) for m in _EMAIL_RE.finditer(text)]
-    flags += _urls(text)
+    flags: list[Flag] = []
+    if _PHONE_HINT.search(text):
+        flags += [_pii_flag("phone", text, *m.span()) for m in _PHONE_RE.finditer(text)]
+    if _ID_HINT.search(text):
+        flags += [_pii_flag("id_number", text, *m.span()) for m in _ID_RE.finditer(text) if valid_id_number(m[0])]
+    if "@" in text:
+        flags += [_pii_flag("email", text, *m.span()) for m in _EMAIL_RE.finditer(text)]
+    if "." in text or "://" in text:  # the URL pattern's every branch has one or the other
+        flags += _urls(text)
     return _sorted(flags)
 
 
@@ -464,12 +481,29 @@ def shingles(text: str, k: int = 3) -> frozenset[str]:
     skel = _dup_skeleton(text)
     if len(skel) <= k:
         return frozenset({skel}) if skel else frozenset()
-    return frozenset(skel[i : i + k] for i in range(len(skel) - k + 1))
+    return frozenset({skel[i : i + k] for i in range(len(skel) - k + 1)})
 
 
 def _stable_hash(data: bytes, person: bytes) -> int:
     # blake2b, not hash(): Python salts str hashes per process, and signatures are stored in the database.
     return int.from_bytes(blake2b(data, digest_size=8, person=person).digest(), "big")
+
+
+_SHINGLE_HASHER = blake2b(digest_size=8, person=b"cv-shingle")
+
+
+def _shingle_hashes(shingle_set: Iterable[str]) -> np.ndarray:
+    """``_stable_hash(s.encode(), b"cv-shingle") % 2^61−1`` for every shingle, as uint64.
+
+    Copying a keyed-up hasher and converting all digests at once in numpy is ~3× cheaper than a fresh
+    blake2b and an int.from_bytes per shingle; the values are the same (tests check it)."""
+    fresh = _SHINGLE_HASHER.copy
+    digests = []
+    for shingle in shingle_set:
+        hasher = fresh()
+        hasher.update(shingle.encode())
+        digests.append(hasher.digest())
+    return np.frombuffer(b"".join(digests), dtype=">u8").astype(np.uint64) % _P
 
 
 @lru_cache(maxsize=8)
@@ -503,17 +537,18 @@ def _fold(v: np.ndarray) -> np.ndarray:
     return (v & _P) + (v >> _U61)
 
 
-def _min_hashes(hashes: Sequence[int], num_perm: int) -> tuple[int, ...]:
+def _min_hashes(hashes: Sequence[int] | np.ndarray, num_perm: int) -> tuple[int, ...]:
     """min over x of (a·x + b) mod 2^61−1 for every permutation: exactly the values of the plain formula,
     computed for all shingles at once in 64-bit arrays.
 
     With a = a1·2^32 + a0 and x = x1·2^32 + x0 (a1, x1 < 2^29; a0, x0 < 2^32) every partial product
     fits in 64 bits, and 2^64 ≡ 8, 2^61 ≡ 1 reduce the product: a·x ≡ 8·a1·x1 + (m >> 29) + (m mod 2^29)·2^32
     + (p >> 61) + (p mod 2^61), where m = a1·x0 + a0·x1 < 2^62 and p = a0·x0 < 2^64. Each term is below
-    2^61, so their sum with b stays below 2^64; two folds and one subtraction give the exact remainder.
+    2^61, so their sum with b stays below 2^64; one fold and one conditional subtraction give the exact
+    remainder.
     """
     a_hi, a_lo, b = _permutation_arrays(num_perm)
-    x = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
+    x = hashes if isinstance(hashes, np.ndarray) else np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
     x_hi, x_lo = x >> _U32, x & _LOW32
     mins: list[int] = []
     # A few permutations at a time, so the intermediate arrays stay in the CPU cache.
@@ -532,8 +567,8 @@ def _min_hashes(hashes: Sequence[int], num_perm: int) -> tuple[int, ...]:
         low &= _P
         v += low
         v += b[rows]
-        v = _fold(_fold(v))
-        v[v >= _P] -= _P
+        v = _fold(v)  # now below 2^61 + 8: at most one p too many
+        np.minimum(v, v - _P, out=v)  # v - p wraps around (huge) exactly when v < p
         mins += v.min(axis=1).tolist()
     return tuple(mins)
 
@@ -542,10 +577,14 @@ def minhash_signature(text: str, num_perm: int = NUM_PERM) -> tuple[int, ...]:
     """The MinHash signature: for each permutation h(x) = (a·x + b) mod 2^61−1, the least h over the
     text's shingle hashes. Stored band keys depend on these exact values, so _min_hashes must agree
     with the plain formula (tests/test_screening.py checks it against it)."""
-    hashes = [_stable_hash(s.encode(), b"cv-shingle") % _MERSENNE for s in shingles(text)]
-    if not hashes:
+    return signature_of_shingles(shingles(text), num_perm)
+
+
+def signature_of_shingles(shingle_set: frozenset[str], num_perm: int = NUM_PERM) -> tuple[int, ...]:
+    """:func:`minhash_signature` from the text's :func:`shingles`, for callers that need both."""
+    if not shingle_set:
         return (_EMPTY,) * num_perm
-    return _min_hashes(hashes, num_perm)
+    return _min_hashes(_shingle_hashes(shingle_set), num_perm)
 
 
 def signature_to_bytes(signature: Sequence[int]) -> bytes:
@@ -581,6 +620,24 @@ def estimated_similarity(sig_a: Sequence[int], sig_b: Sequence[int]) -> float:
     if not sig_a or all(v == _EMPTY for v in sig_a) or all(v == _EMPTY for v in sig_b):
         return 0.0
     return sum(a == b for a, b in zip(sig_a, sig_b, strict=True)) / len(sig_a)
+
+
+# A pair of Jaccard similarity s agrees on each signature value with probability s, so the number of
+# agreeing values is binomial: a pair at the 80 % threshold agrees on fewer than 28 of 64 with
+# probability 1.8e-10 (and higher similarities still less often), against 2e-4 that it shares no LSH
+# band and is never a candidate at all. Below that the exact comparison is skipped.
+_MIN_AGREEMENT = 28 / 64
+
+
+def could_be_near_duplicate(sig_a: bytes, sig_b: bytes) -> bool:
+    """False when two stored signatures (:func:`signature_to_bytes`) rule out ≥ 80 % similarity beyond
+    reasonable doubt; True means "confirm with the exact :func:`set_similarity`", not "duplicate"."""
+    if len(sig_a) != len(sig_b) or not sig_a or len(sig_a) % 8:
+        raise ValueError("signatures of different lengths cannot be compared")
+    a, b = np.frombuffer(sig_a, dtype=">u8"), np.frombuffer(sig_b, dtype=">u8")
+    if (a == _MERSENNE).all() or (b == _MERSENNE).all():
+        return False  # a text without shingles is nobody's duplicate (set_similarity is 0.0)
+    return int(np.count_nonzero(a == b)) >= _MIN_AGREEMENT * len(a)
 
 
 def jaccard(text_a: str, text_b: str, k: int = 3) -> float:

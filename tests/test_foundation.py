@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
 
+import pytest
 from starlette.testclient import TestClient
 
 from citizenvoice import db as database
@@ -94,3 +96,40 @@ def test_hsts_only_over_https(tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="k" * 40, https=True).resolved()
     with TestClient(create_app(settings)) as https_client:
         assert "max-age" in https_client.get("/").headers["strict-transport-security"]
+
+
+def _words(client, *words: str) -> set[str]:
+    async def read() -> set[str]:
+        async with client.app.state.db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT word FROM screening_words")
+        return {row[0] for row in rows} & set(words)
+
+    return client.portal.call(read)
+
+
+def test_write_at_once_commits_the_whole_transaction_or_nothing(client):
+    db = client.app.state.db
+
+    async def add(conn, word: str) -> int:
+        await conn.execute("INSERT INTO screening_words (list, word) VALUES ('suspect', ?)", (word,))
+        await conn.executemany("INSERT INTO screening_words (list, word) VALUES ('banned', ?)", [(word,)])
+        rows = await conn.execute_fetchall("SELECT count(*) FROM screening_words WHERE word = ?", (word,))
+        return rows[0][0]
+
+    async def fails(conn) -> None:
+        await add(conn, "丁戊己")
+        raise ValueError("boom")
+
+    async def suspends(conn) -> None:
+        await add(conn, "庚辛壬")
+        await asyncio.sleep(0)  # not the connection: would need the event loop, which this thread has not
+
+    assert client.portal.call(db.write_at_once, lambda conn: add(conn, "甲乙丙")) == 2
+    with pytest.raises(ValueError, match="boom"):
+        client.portal.call(db.write_at_once, fails)
+    with pytest.raises(RuntimeError, match="awaited something other"):
+        client.portal.call(db.write_at_once, suspends)
+    assert _words(client, "甲乙丙", "丁戊己", "庚辛壬") == {"甲乙丙"}
+    # The connection is usable afterwards, and the ordinary writer sees what it committed.
+    assert client.portal.call(db.write_at_once, lambda conn: add(conn, "癸子丑")) == 2
+    assert _words(client, "癸子丑") == {"癸子丑"}

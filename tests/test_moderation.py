@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moderation_support import Staff, body_about, essay, events, new_essay, run_db
 
-from citizenvoice import cli, lifecycle, moderation
+from citizenvoice import cli, lifecycle, moderation, screening
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import utcnow, wordlists
@@ -129,6 +129,56 @@ def test_a_resubmitted_text_that_no_longer_matches_loses_its_link(client) -> Non
 
     run_db(client, rewrite, write=True)
     assert run_db(client, lambda conn: store.duplicates_of(conn, first)) == []
+
+
+def _stored_signature(client, essay_id: int) -> bytes | None:
+    async def read(conn):
+        rows = await conn.execute_fetchall("SELECT signature FROM essay_minhash WHERE essay_id = ?", (essay_id,))
+        return rows[0][0] if rows else None
+
+    return run_db(client, read)
+
+
+def _set_signature(client, essay_id: int, signature: bytes | None) -> None:
+    async def write(conn):
+        await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))
+        if signature is not None:
+            await conn.execute("INSERT INTO essay_minhash (essay_id, signature) VALUES (?, ?)", (essay_id, signature))
+
+    run_db(client, write, write=True)
+
+
+def test_the_signature_of_the_current_text_is_stored_with_the_band_keys(client) -> None:
+    essay_id = new_essay(client, body=body_about(11))
+    assert _stored_signature(client, essay_id) == screening.signature_to_bytes(
+        screening.minhash_signature(body_about(11))
+    )
+
+    async def rewrite(conn):
+        await lifecycle.edit_text(conn, essay_id, moderation.moderator(1), city="锦州", version=None,
+                                  headline="完全不同的文章", body=body_about(12))  # fmt: skip
+        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
+        await moderation.screen_submission(conn, essay_id, screener)
+
+    run_db(client, rewrite, write=True)
+    assert _stored_signature(client, essay_id) == screening.signature_to_bytes(
+        screening.minhash_signature(body_about(12))
+    )
+
+
+def test_a_candidate_screened_before_signatures_were_stored_is_confirmed_from_its_text(client) -> None:
+    original = new_essay(client, body=body_about(13))
+    _set_signature(client, original, None)  # as an essay screened before migration 0010
+    copy = new_essay(client, body=_reworded(body_about(13)))
+    assert [link.other_id for link in run_db(client, lambda conn: store.duplicates_of(conn, copy))] == [original]
+
+
+def test_a_candidate_whose_signature_rules_out_80_percent_is_not_compared(client) -> None:
+    original = new_essay(client, body=body_about(14))
+    # A signature agreeing with the text's on no value: the check must trust it and skip the text.
+    _set_signature(client, original, screening.signature_to_bytes([1] * screening.NUM_PERM))
+    copy = new_essay(client, body=_reworded(body_about(14)))
+    assert run_db(client, lambda conn: store.duplicates_of(conn, copy)) == []
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from citizenvoice.screening import (
     Flag,
     Screener,
     ScreenerCache,
+    could_be_near_duplicate,
     detect_pii,
     estimated_similarity,
     highlight_html,
@@ -36,6 +37,7 @@ from citizenvoice.screening import (
     redact,
     shingles,
     signature_from_bytes,
+    signature_of_shingles,
     signature_to_bytes,
     valid_id_number,
 )
@@ -432,6 +434,42 @@ def test_signature_round_trips_through_bytes() -> None:
         signature_from_bytes(data[:-1])
 
 
+def _sig(text: str) -> bytes:
+    return signature_to_bytes(minhash_signature(text))
+
+
+def test_the_signature_check_leaves_near_duplicates_open_and_rules_out_unrelated_texts() -> None:
+    assert could_be_near_duplicate(_sig(ESSAY), _sig(EDITED))
+    assert could_be_near_duplicate(_sig(ESSAY), _sig(ESSAY))
+    assert not could_be_near_duplicate(_sig(ESSAY), _sig(UNRELATED))
+    assert not could_be_near_duplicate(_sig("。。。"), _sig("！！"))  # no shingles: nobody's duplicate
+    with pytest.raises(ValueError):
+        could_be_near_duplicate(_sig(ESSAY), _sig(ESSAY)[:-8])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(ESSAY) - 1), st.sampled_from("椿楸桦榆柳桐")), max_size=40))
+def test_no_pair_at_or_above_the_threshold_is_ruled_out_by_its_signatures(edits: list[tuple[int, str]]) -> None:
+    """The signature check may only drop candidates that cannot reach 80 %: link semantics stay exact."""
+    chars = list(ESSAY)
+    for index, char in edits:
+        chars[index] = char
+    edited = "".join(chars)
+    if jaccard(ESSAY, edited) >= DUPLICATE_THRESHOLD:
+        assert could_be_near_duplicate(_sig(ESSAY), _sig(edited))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="城市发展好港口灯光，。 \n\u200bＡaB1", max_size=80))
+def test_signature_of_shingles_equals_the_plain_hash_formula(text: str) -> None:
+    """The batched shingle hashing must give the values stored band keys were made with."""
+    from citizenvoice.screening import _EMPTY, _MERSENNE, _min_hashes, _stable_hash
+
+    plain = [_stable_hash(s.encode(), b"cv-shingle") % _MERSENNE for s in shingles(text)]
+    expected = _min_hashes(plain, 64) if plain else (_EMPTY,) * 64
+    assert signature_of_shingles(shingles(text)) == expected == minhash_signature(text)
+
+
 def test_band_keys_shape() -> None:
     keys = lsh_band_keys(minhash_signature(ESSAY), bands=16)
     assert len(keys) == 16 and len(set(keys)) == 16
@@ -470,6 +508,19 @@ def test_every_flag_slices_the_original_text(text: str) -> None:
         assert 0 <= flag.start < flag.end <= len(text)
         assert text[flag.start : flag.end] == flag.matched
         assert "\n" not in flag.matched
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_the_quick_hints_never_hide_personal_data(text: str) -> None:
+    """detect_pii runs a pattern only when its hint is present; the answer must be the patterns' own."""
+    from citizenvoice.screening import _EMAIL_RE, _ID_RE, _PHONE_RE, _pii_flag, _sorted, _urls
+
+    plain = [_pii_flag("phone", text, *m.span()) for m in _PHONE_RE.finditer(text)]
+    plain += [_pii_flag("id_number", text, *m.span()) for m in _ID_RE.finditer(text) if valid_id_number(m[0])]
+    plain += [_pii_flag("email", text, *m.span()) for m in _EMAIL_RE.finditer(text)]
+    plain += _urls(text)
+    assert detect_pii(text) == _sorted(plain)
 
 
 @settings(max_examples=300, deadline=None)

@@ -270,7 +270,7 @@ async def set_high_risk(conn: aiosqlite.Connection, essay_id: int, high_risk: bo
 @dataclass(frozen=True)
 class Candidate:
     id: int
-    body: str
+    signature: bytes | None  # None for essays screened before signatures were stored (migration 0010)
 
 
 @dataclass(frozen=True)
@@ -283,28 +283,47 @@ class DuplicateLink:
     author_role: str
 
 
-async def replace_bands(conn: aiosqlite.Connection, essay_id: int, keys: Iterable[str]) -> None:
+async def replace_bands(conn: aiosqlite.Connection, essay_id: int, keys: Sequence[str], signature: bytes) -> None:
+    """The essay's LSH band keys and the MinHash signature they came from (none without keys: such a
+    text is never a candidate)."""
     await conn.execute("DELETE FROM essay_shingle_bands WHERE essay_id = ?", (essay_id,))
     await conn.executemany(
         "INSERT OR IGNORE INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?)",
         [(key, essay_id) for key in keys],
     )
+    if keys:
+        await conn.execute(
+            "INSERT OR REPLACE INTO essay_minhash (essay_id, signature) VALUES (?, ?)", (essay_id, signature)
+        )
+    else:
+        await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))
 
 
 async def duplicate_candidates(
     conn: aiosqlite.Connection, essay_id: int, keys: Sequence[str], *, since: str
 ) -> list[Candidate]:
-    """Essays submitted since ``since`` sharing at least one LSH band with these keys (text not removed)."""
+    """Essays submitted since ``since`` sharing at least one LSH band with these keys (text not removed),
+    with their stored signatures; their texts are read only for the candidates the signature leaves open."""
     if not keys:
         return []
     rows = await fetch_all(
         conn,
-        "SELECT e.id, e.body FROM essays e WHERE e.id IN ("  # noqa: S608
-        f" SELECT b.essay_id FROM essay_shingle_bands b WHERE b.band_key IN ({_placeholders(keys)}))"
+        "SELECT e.id, m.signature FROM essays e LEFT JOIN essay_minhash m ON m.essay_id = e.id"  # noqa: S608
+        f" WHERE e.id IN (SELECT b.essay_id FROM essay_shingle_bands b WHERE b.band_key IN ({_placeholders(keys)}))"
         " AND e.id <> ? AND e.submitted_at >= ? AND e.text_removed_at IS NULL ORDER BY e.id",
         [*keys, essay_id, since],
     )
-    return [Candidate(r["id"], r["body"]) for r in rows]
+    return [Candidate(r["id"], r["signature"]) for r in rows]
+
+
+async def essay_bodies(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """id -> body, in id order."""
+    if not ids:
+        return {}
+    rows = await fetch_all(
+        conn, f"SELECT id, body FROM essays WHERE id IN ({_placeholders(ids)}) ORDER BY id", ids  # noqa: S608
+    )
+    return {r["id"]: r["body"] for r in rows}
 
 
 async def replace_duplicates(

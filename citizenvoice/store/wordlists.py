@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ class RejectionReason:
 
 async def words_version(conn: aiosqlite.Connection) -> int:
     return int(await fetch_value(conn, "SELECT version FROM list_versions WHERE name = 'screening_words'") or 0)
+
+
+def peek_words_version(conn: sqlite3.Connection) -> int:
+    """:func:`words_version`, synchronously, for ``Database.peek()`` (a one-row read, no thread hop)."""
+    row = conn.execute("SELECT version FROM list_versions WHERE name = 'screening_words'").fetchone()
+    return int(row[0]) if row else 0
 
 
 async def load_words(conn: aiosqlite.Connection) -> dict[str, list[str]]:
