@@ -216,3 +216,46 @@ def test_generate_refuses_to_overwrite(generated: tuple[Path, dict[str, object]]
     path, _ = generated
     with pytest.raises(FileExistsError):
         generate.generate(5, path, processes=0, quiet=True)
+
+
+WRK_SUBMIT_OUTPUT = """\
+Running 5s test @ http://127.0.0.1:8123/submit
+  2 threads and 64 connections
+  1094 requests in 5.10s, 1.02MB read
+  Socket errors: connect 0, read 0, write 0, timeout 2
+Requests/sec:    214.51
+Transfer/sec:    204.80KB
+SUBMIT accepted=1030 refused=3 exhausted=0
+"""
+
+
+def test_wrk_submit_counts_receipts_over_the_run_and_socket_errors_as_errors() -> None:
+    result = run.parse_wrk_submit(WRK_SUBMIT_OUTPUT, forms=2500)
+    assert (result.accepted, result.errors, result.seconds) == (1030, 5, 5.1)
+    assert round(result.per_s) == 202
+
+
+def test_a_wrk_submit_run_that_ran_out_of_forms_is_void() -> None:
+    with pytest.raises(RuntimeError, match="used up all 2500 forms"):
+        run.parse_wrk_submit(WRK_SUBMIT_OUTPUT.replace("exhausted=0", "exhausted=1"), forms=2500)
+
+
+def test_the_prebuilt_submit_body_is_the_multipart_form_a_browser_sends() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    async def echo(request: Request) -> JSONResponse:
+        async with request.form() as form:
+            photo = form["photo"]
+            return JSONResponse({"fields": {k: v for k, v in form.items() if k != "photo"},
+                                 "photo": [photo.filename, photo.size]})  # fmt: skip
+
+    fields = {"headline": "港口的灯", "body": "第一段。\n\n第二段：<b>&amp;</b>", "csrf_token": "abc.def"}
+    body = run.multipart_body(fields)
+    client = TestClient(Starlette(routes=[Route("/", echo, methods=["POST"])]))
+    answer = client.post("/", content=body,
+                         headers={"content-type": f"multipart/form-data; boundary={run.BOUNDARY}"}).json()  # fmt: skip
+    assert answer == {"fields": fields, "photo": ["", 0]}
