@@ -46,7 +46,6 @@ DEFAULT_LEAD = (
 GONE = "这篇文章已经下线，不再公开。"
 NO_ESSAY = "没有找到这篇文章。它可能还在审核中，或链接有误。"
 NO_BOARD = "没有这个征文方向。请从首页选择一个方向。"
-_MAX_ID = 2**62  # larger path ids cannot be SQLite integers; they name no essay
 _EDITION = re.compile(r"《(?P<paper>[^》]+)》\s*(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)\s*(?P<page>.*?)版?\s*$")
 
 
@@ -173,13 +172,6 @@ async def board(request: Request) -> Response:
 # Essays
 
 
-def _essay_id(request: Request) -> int:
-    essay_id = request.path_params["essay_id"]
-    if essay_id >= _MAX_ID:
-        raise HTTPException(404, NO_ESSAY)
-    return essay_id
-
-
 async def _public_essay_or_error(conn: Any, essay_id: int) -> PublicEssay:
     essay = await public_store.get_essay(conn, essay_id)
     if essay is None:
@@ -191,7 +183,7 @@ async def _public_essay_or_error(conn: Any, essay_id: int) -> PublicEssay:
 
 
 async def essay_page(request: Request) -> Response:
-    essay_id = _essay_id(request)
+    essay_id = request.path_params["essay_id"]
     async with request.app.state.db.read() as conn:
         essay = await _public_essay_or_error(conn, essay_id)
         direction = await direction_store.get_by_id(conn, essay.direction_id)
@@ -238,7 +230,7 @@ def _essay_share(request: Request, essay: PublicEssay, direction: Direction, sit
 
 async def essay_photo(request: Request) -> Response:
     """The essay's photo, served only while the essay itself is public."""
-    essay_id = _essay_id(request)
+    essay_id = request.path_params["essay_id"]
     async with request.app.state.db.read() as conn:
         relative = await public_store.photo_path(conn, essay_id)
     media = request.app.state.settings.media_path.resolve()
@@ -401,7 +393,7 @@ CACHED_PAGES: dict[str, tuple[str, ...]] = {
     "/": (),
     "/boards/{slug}": ("role", "after", "before"),
     "/boards/{slug}/feed.atom": (),
-    "/essays/{essay_id:int}": (),
+    "/essays/{essay_id:id}": (),
     "/feed.atom": (),
     "/sitemap.xml": (),
     "/sitemap-pages.xml": (),

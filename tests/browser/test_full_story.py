@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.resident import fill_essay
 
 pytestmark = pytest.mark.browser
 
@@ -61,22 +62,11 @@ class Story:
             pytest.fail(f"step «{step}»: GET {url} answered {status}; this part of the story is not built yet")
 
 
-def fill_essay(page: Any, headline: str, phone: str) -> None:
-    page.fill("#headline", headline)
-    page.fill("#body", BODY)
-    page.select_option("#direction", "ecology")
-    page.select_option("#author_role", "resident")
-    page.fill("#author_name", "孙海燕")
-    page.fill("#phone", phone)
-    page.check("#consent_publish")
-    page.check("#consent_print")
-    page.check("#consent_privacy")
-
-
 def resident_submits(story: Story, *, javascript: bool, headline: str, phone: str) -> Any:
     page = story.page_factory(PHONE, javascript_enabled=javascript)
     story.goto(page, "/submit", "resident opens the form")
-    fill_essay(page, headline, phone)
+    fill_essay(page, headline=headline, phone=phone, body=BODY, direction="ecology", name="孙海燕",
+               consent_print=True)  # fmt: skip
     label = "js-on" if javascript else "js-off"
     story.shot(page, f"submit-form-phone-{label}")
     page.click("button[type=submit]")

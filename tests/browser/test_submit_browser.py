@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser import resident
 from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
@@ -25,14 +26,7 @@ BODY = (
 
 
 def fill_essay(page: Any, *, headline: str = "清早的吆喝声", phone: str = "13912345678") -> None:
-    page.fill("#headline", headline)
-    page.fill("#body", BODY)
-    page.select_option("#direction", "wellbeing")
-    page.select_option("#author_role", "resident")
-    page.fill("#author_name", "赵桂兰")
-    page.fill("#phone", phone)
-    page.check("#consent_publish")
-    page.check("#consent_privacy")
+    resident.fill_essay(page, headline=headline, phone=phone, body=BODY, direction="wellbeing", name="赵桂兰")
 
 
 def no_sideways_scroll(page: Any) -> bool:
