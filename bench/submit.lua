@@ -1,5 +1,6 @@
 -- wrk script for the submit benchmark: POSTs pre-built multipart bodies, one per one-time form token,
--- read from a file bench/run.py writes (each body preceded by a line with its length in bytes).
+-- read from a file bench/run.py writes (each body preceded by a line with its length in bytes and the
+-- resident's address, sent as X-Forwarded-For).
 -- Arguments after "--": the file, the Cookie header, the multipart boundary, the number of threads.
 -- A thread that runs out of bodies replays its first one and reports "exhausted": such a run is void,
 -- because a replay is answered from the stored receipt and costs the server less than a new essay.
@@ -15,14 +16,18 @@ end
 
 function init(args)
   local path, cookie, boundary, nthreads = args[1], args[2], args[3], tonumber(args[4])
-  bodies = {}
+  bodies, addresses = {}, {}
   local file = assert(io.open(path, "rb"))
   local index = 0
   while true do
-    local size = file:read("*l")
-    if not size then break end
+    local line = file:read("*l")
+    if not line then break end
+    local size, address = line:match("^(%d+) (%S+)$")
     local body = file:read(tonumber(size))
-    if index % nthreads == id then table.insert(bodies, body) end
+    if index % nthreads == id then
+      table.insert(bodies, body)
+      table.insert(addresses, address)
+    end
     index = index + 1
   end
   file:close()
@@ -31,12 +36,13 @@ function init(args)
 end
 
 function request()
-  local body = bodies[position]
+  local body, address = bodies[position], addresses[position]
   if body == nil then
     exhausted = 1
-    body = bodies[1]
+    body, address = bodies[1], addresses[1]
   end
   position = position + 1
+  headers["X-Forwarded-For"] = address
   return wrk.format("POST", "/submit", headers, body)
 end
 

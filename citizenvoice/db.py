@@ -24,6 +24,9 @@ T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# Queued write_at_once transactions committed together at most; bounds how long one batch holds the
+# write lock (a submission's statements take ~1 ms) while moderators' writes wait.
+BATCH_MAX = 32
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 PRAGMAS = (
@@ -200,6 +203,8 @@ class Database:
         self._peek: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_thread: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self._writer = await _open(self.path, readonly=False)
@@ -209,6 +214,9 @@ class Database:
             self._readers.put_nowait(reader)
 
     async def close(self) -> None:
+        if self._drainer is not None:
+            await asyncio.wait([self._drainer])
+            self._drainer = None
         for conn in [self._writer, *self._all_readers]:
             if conn is not None:
                 await conn.close()
@@ -252,46 +260,76 @@ class Database:
                 await conn.execute("COMMIT")
 
     async def write_at_once(self, transaction: Callable[[Any], Awaitable[T]]) -> T:
-        """``transaction(conn)`` as one write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK if it
-        raises), run whole on the writer's own thread: one round trip instead of one per statement.
+        """``transaction(conn)`` as one all-or-nothing write, run whole on the writer's own thread: one
+        round trip instead of one per statement, and one commit shared with whatever else is queued.
 
-        For fixed sequences of store calls on a busy path (a submission is ~20 statements). Each
-        round trip of ``write()`` waits for whatever CPU work other requests queued on the event loop
-        meanwhile, all while the write lock is held; here the lock is held for one round trip.
+        For fixed sequences of store calls on a busy path (a submission is ~20 statements). Each round
+        trip of ``write()`` waits for whatever CPU work other requests queued on the event loop meanwhile,
+        all while the write lock is held; here the lock is held for one round trip per *batch*: the
+        transactions queued while the writer was busy run together in one BEGIN IMMEDIATE … COMMIT,
+        each inside its own SAVEPOINT, so one that raises is rolled back alone and raises to its own
+        caller. Sharing the commit is what lets a second worker process, which must wait for SQLite's
+        write lock in its busy handler's sleeps, catch up by committing everything that queued meanwhile.
+
         ``transaction`` may await only its connection (an :class:`InlineConnection`): anything that
         would suspend raises RuntimeError. It runs off the event loop, so keep it to SQL and small work.
         """
         assert self._writer is not None, "database not open"
-        async with self._write_lock:
-            if self._inline_thread is None:
-                self._inline_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write-at-once")
-            done = asyncio.get_running_loop().run_in_executor(
-                self._inline_thread, self._transaction_inline, transaction
-            )
-            try:
-                return await asyncio.shield(done)
-            except asyncio.CancelledError:
-                # The thread cannot be stopped midway: keep the lock until its transaction has ended
-                # (committed or rolled back), so the caller's clean-up sees the outcome.
-                await asyncio.wait([done])
-                raise
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((transaction, done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain_queued())
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The batch cannot be stopped midway: wait until this transaction has ended (committed or
+            # rolled back), so the caller's clean-up sees the outcome.
+            await asyncio.wait([done])
+            raise
 
-    def _transaction_inline(self, transaction: Callable[[Any], Awaitable[T]]) -> T:
+    async def _drain_queued(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queued:
+            async with self._write_lock:
+                batch, self._queued = self._queued[:BATCH_MAX], self._queued[BATCH_MAX:]
+                if self._inline_thread is None:
+                    self._inline_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write-at-once")
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self._inline_thread, self._batch_inline, [transaction for transaction, _ in batch]
+                    )
+                except BaseException as exc:  # the batch as a whole failed (BEGIN or COMMIT)
+                    outcomes = [(False, exc)] * len(batch)
+            for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
+                if not done.done():
+                    done.set_result(value) if ok else done.set_exception(value)
+
+    def _batch_inline(self, transactions: list[Callable[[Any], Awaitable[Any]]]) -> list[tuple[bool, Any]]:
         # Only ever called on the one executor thread, which therefore owns this connection.
         if self._inline is None:
             conn = _connect_sync(self.path)
             conn.row_factory = sqlite3.Row
             self._inline = conn
         conn = self._inline
+        outcomes: list[tuple[bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = _run_inline(transaction(InlineConnection(conn)))  # type: ignore[arg-type]
+            for transaction in transactions:
+                conn.execute("SAVEPOINT queued")
+                try:
+                    result = _run_inline(transaction(InlineConnection(conn)))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO queued")
+                    outcomes.append((False, exc))
+                else:
+                    outcomes.append((True, result))
+                conn.execute("RELEASE queued")
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
-        return result
+        return outcomes
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -133,3 +133,26 @@ def test_write_at_once_commits_the_whole_transaction_or_nothing(client):
     # The connection is usable afterwards, and the ordinary writer sees what it committed.
     assert client.portal.call(db.write_at_once, lambda conn: add(conn, "癸子丑")) == 2
     assert _words(client, "癸子丑") == {"癸子丑"}
+
+
+def test_transactions_queued_together_still_fail_alone(client):
+    """Concurrent write_at_once calls share one commit; the one that raises takes only its own rows back."""
+    db = client.app.state.db
+
+    async def add(conn, word: str) -> str:
+        await conn.execute("INSERT INTO screening_words (list, word) VALUES ('suspect', ?)", (word,))
+        return word
+
+    async def fails(conn) -> None:
+        await add(conn, "坏")
+        raise ValueError("boom")
+
+    async def all_at_once() -> list[object]:
+        calls = [db.write_at_once(lambda conn, w=w: add(conn, w)) for w in ("甲", "乙")]
+        calls += [db.write_at_once(fails), db.write_at_once(lambda conn: add(conn, "丙"))]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    first, second, failed, last = client.portal.call(all_at_once)
+    assert (first, second, last) == ("甲", "乙", "丙")
+    assert isinstance(failed, ValueError)
+    assert _words(client, "甲", "乙", "丙", "坏") == {"甲", "乙", "丙"}
