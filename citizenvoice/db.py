@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ BUSY_TIMEOUT_MS = 30_000
 # Queued write_at_once transactions committed together at most; bounds how long one batch holds the
 # write lock (a submission's statements take ~1 ms) while moderators' writes wait.
 BATCH_MAX = 32
+LOCK_POLL_SECONDS = 0.001
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 PRAGMAS = (
@@ -190,6 +192,29 @@ def _run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a write_at_once transaction awaited something other than its connection")
 
 
+def _begin_immediate_polling(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for another process's write transaction by polling every millisecond.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so a writer that just
+    missed the lock sleeps on long after it is free, and with two worker processes the lock sat idle a
+    good part of the time. Only taking the lock needs this: once it is held, nothing else in the
+    transaction waits for another connection.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL_SECONDS)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 class Database:
     """The app's handle on SQLite: ``async with db.write() as conn`` and ``async with db.read() as conn``."""
 
@@ -312,7 +337,7 @@ class Database:
             self._inline = conn
         conn = self._inline
         outcomes: list[tuple[bool, Any]] = []
-        conn.execute("BEGIN IMMEDIATE")
+        _begin_immediate_polling(conn)
         try:
             for transaction in transactions:
                 conn.execute("SAVEPOINT queued")

@@ -4,6 +4,8 @@ import asyncio
 import os
 import sqlite3
 import stat
+import threading
+import time
 
 import pytest
 from starlette.testclient import TestClient
@@ -133,6 +135,46 @@ def test_write_at_once_commits_the_whole_transaction_or_nothing(client):
     # The connection is usable afterwards, and the ordinary writer sees what it committed.
     assert client.portal.call(db.write_at_once, lambda conn: add(conn, "癸子丑")) == 2
     assert _words(client, "癸子丑") == {"癸子丑"}
+
+
+def _lock_held_elsewhere(path) -> sqlite3.Connection:
+    """Another process's write transaction, as SQLite sees it: a second connection inside BEGIN IMMEDIATE."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def _add_word(word: str):
+    async def add(conn) -> str:
+        await conn.execute("INSERT INTO screening_words (list, word) VALUES ('suspect', ?)", (word,))
+        return word
+
+    return add
+
+
+def test_write_at_once_waits_for_a_lock_held_by_another_process(client):
+    db = client.app.state.db
+    other = _lock_held_elsewhere(db.path)
+    threading.Timer(0.3, other.execute, ["COMMIT"]).start()
+    started = time.monotonic()
+    assert client.portal.call(db.write_at_once, _add_word("等锁")) == "等锁"
+    assert time.monotonic() - started >= 0.3  # it really waited for the other transaction
+    assert _words(client, "等锁") == {"等锁"}
+    other.close()
+
+
+def test_write_at_once_gives_up_after_the_busy_timeout_and_writes_nothing(client, monkeypatch):
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
+    db = client.app.state.db
+    other = _lock_held_elsewhere(db.path)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            client.portal.call(db.write_at_once, _add_word("超时"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.portal.call(db.write_at_once, _add_word("之后")) == "之后"  # usable again at once
+    assert _words(client, "超时", "之后") == {"之后"}
 
 
 def test_transactions_queued_together_still_fail_alone(client):
