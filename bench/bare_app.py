@@ -1,11 +1,15 @@
 """The reference ceiling: a bare Starlette endpoint returning a fixed HTML string.
 
-Served by the same uvicorn settings as the real app, so the ratio real/bare measures what our own
-code costs per request.
+Served with the very uvicorn options of ``citizenvoice serve`` (citizenvoice.serving), so the ratio
+real/bare measures what our own code costs per request:
+``python -m bench.bare_app --port P --workers W``.
 """
 
 from __future__ import annotations
 
+import argparse
+
+import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -19,3 +23,18 @@ async def page(request):  # noqa: ANN001, ANN201
 
 def create_app() -> Starlette:
     return Starlette(routes=[Route("/", page)])
+
+
+def main() -> None:
+    from citizenvoice.serving import uvicorn_options
+
+    parser = argparse.ArgumentParser(description="serve the bare reference page")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    uvicorn.run("bench.bare_app:create_app", factory=True,
+                **uvicorn_options(host="127.0.0.1", port=args.port, workers=args.workers, log_level="warning"))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -84,6 +84,8 @@ class SubmitRun:
     seconds: float
     statuses: dict[int, int]
     warmup: bool = False
+    p50_ms: float | None = None  # latency of the POSTs, when wrk measured them
+    p99_ms: float | None = None
 
     @property
     def per_s(self) -> float:
@@ -194,12 +196,8 @@ def app_command(port: int, workers: int) -> list[str]:
 
 
 def bare_command(port: int, workers: int) -> list[str]:
-    # The same uvicorn settings as `citizenvoice serve` (cli.py), so only the application differs.
-    return [
-        sys.executable, "-m", "uvicorn", "--factory", "bench.bare_app:create_app", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
-        "--proxy-headers", "--timeout-graceful-shutdown", "20",
-    ]  # fmt: skip
+    # The same uvicorn options as `citizenvoice serve` (citizenvoice.serving), so only the application differs.
+    return [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
 
 
 NGINX_CONF = """\
@@ -352,7 +350,10 @@ def parse_wrk_submit(output: str, forms: int) -> SubmitRun:
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     failed = sum(int(g) for g in socket.groups()) if socket else 0
     statuses = {303: accepted, **({0: refused} if refused else {}), **({-1: failed} if failed else {})}
-    return SubmitRun(forms, accepted, refused + failed, seconds, statuses)
+    p50, p99 = (re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M) for pct in (50, 99))
+    return SubmitRun(forms, accepted, refused + failed, seconds, statuses,
+                     p50_ms=loadlib._ms(p50.group(1)) if p50 else None,
+                     p99_ms=loadlib._ms(p99.group(1)) if p99 else None)  # fmt: skip
 
 
 async def _forms_and_cookie(base: str, count: int) -> tuple[list[dict[str, str]], str]:
@@ -378,7 +379,7 @@ def wrk_submit_run(
             for i, form in enumerate(forms):
                 body = multipart_body({**submission_fields(corpus, directions, i), **form})
                 out.write(b"%d %s\n" % (len(body), resident_address(seed, i).encode()) + body)
-        cmd = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
+        cmd = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency", "--timeout", "10s",
                "-s", str(SUBMIT_LUA), f"{base}/submit", "--", str(bodies), cookie, BOUNDARY, str(threads)]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60)
     return parse_wrk_submit(done.stdout, len(forms))
@@ -753,13 +754,16 @@ class Report:
         timed = [s for s in self.submits if not s.warmup]
         if not timed:
             return ["### Submissions", "", "Not run (or the form did not answer; see the log above)."]
-        rows = ["| run | forms | accepted | errors | seconds | accepted/s | answers |", "|--:|--:|--:|--:|--:|--:|---|"]
+        rows = ["| run | forms | accepted | errors | seconds | accepted/s | p50 ms | p99 ms | answers |",
+                "|--:|--:|--:|--:|--:|--:|--:|--:|---|"]  # fmt: skip
         number = 0
         for s in self.submits:
             number += not s.warmup
             answers = ", ".join(f"{code}×{n}" for code, n in sorted(s.statuses.items()))
             label = "warm-up (not counted)" if s.warmup else str(number)
-            rows.append(f"| {label} | {s.forms} | {s.accepted} | {s.errors} | {s.seconds:.1f} | {s.per_s:,.0f} | {answers} |")
+            p50, p99 = (f"{ms:.1f}" if ms is not None else "—" for ms in (s.p50_ms, s.p99_ms))
+            rows.append(f"| {label} | {s.forms} | {s.accepted} | {s.errors} | {s.seconds:.1f} | {s.per_s:,.0f}"
+                        f" | {p50} | {p99} | {answers} |")  # fmt: skip
         rate = statistics.median(s.per_s for s in timed)
         errors = sum(s.errors for s in self.submits)
         accepted = sum(s.accepted for s in self.submits)

@@ -57,7 +57,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from citizenvoice import logs
+    from citizenvoice import logs, serving
 
     logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key.
@@ -66,14 +66,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         "citizenvoice.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
-        access_log=False,
         log_config=logs.uvicorn_log_config(settings.log_level),
+        **serving.uvicorn_options(host=args.host, port=args.port, workers=args.workers, log_level=args.log_level),
     )
     return 0
 

@@ -1,14 +1,16 @@
 """SQLite connections: one funnelled writer, a small pool of readers, and the migrations runner.
 
-SQLite allows one writer at a time. Inside a process every write transaction goes through one
-connection behind an ``asyncio.Lock``; across worker processes ``BEGIN IMMEDIATE`` takes the write
-lock up front and ``busy_timeout`` makes the other process wait for it instead of failing, so no
-request ever sees "database is locked".
+SQLite allows one writer at a time. Inside a process every write transaction waits for one
+``asyncio.Lock``: handlers' ``db.write()`` blocks run on the aiosqlite writer, and ``db.write_at_once``
+batches (the submission path) on a plain connection owned by one thread. Across worker processes
+``BEGIN IMMEDIATE`` takes the write lock up front and the other process waits for it instead of
+failing (``busy_timeout``; batches poll every millisecond), so no request ever sees "database is locked".
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sqlite3
 import time
@@ -215,6 +217,19 @@ def _begin_immediate_polling(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
+Queued = tuple[Callable[[Any], Awaitable[Any]], "asyncio.Future[Any]"]
+
+
+def _settle(batch: list[Queued], running: asyncio.Future[list[tuple[bool, Any]]]) -> None:
+    """Hand each queued caller its own result or exception; all of them the batch's, if it failed whole
+    (taking the lock or COMMIT)."""
+    failed = running.exception()
+    outcomes = [(False, failed)] * len(batch) if failed else running.result()
+    for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
+        if not done.done():
+            done.set_result(value) if ok else done.set_exception(value)
+
+
 class Database:
     """The app's handle on SQLite: ``async with db.write() as conn`` and ``async with db.read() as conn``."""
 
@@ -228,7 +243,7 @@ class Database:
         self._peek: sqlite3.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_thread: ThreadPoolExecutor | None = None
-        self._queued: list[tuple[Callable[[Any], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._queued: list[Queued] = []
         self._drainer: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -293,8 +308,8 @@ class Database:
         all while the write lock is held; here the lock is held for one round trip per *batch*: the
         transactions queued while the writer was busy run together in one BEGIN IMMEDIATE … COMMIT,
         each inside its own SAVEPOINT, so one that raises is rolled back alone and raises to its own
-        caller. Sharing the commit is what lets a second worker process, which must wait for SQLite's
-        write lock in its busy handler's sleeps, catch up by committing everything that queued meanwhile.
+        caller. Sharing the commit is what keeps several worker processes moving: whatever queued in one
+        while another held SQLite's write lock is committed in its next trip.
 
         ``transaction`` may await only its connection (an :class:`InlineConnection`): anything that
         would suspend raises RuntimeError. It runs off the event loop, so keep it to SQL and small work.
@@ -319,15 +334,12 @@ class Database:
                 batch, self._queued = self._queued[:BATCH_MAX], self._queued[BATCH_MAX:]
                 if self._inline_thread is None:
                     self._inline_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write-at-once")
-                try:
-                    outcomes = await loop.run_in_executor(
-                        self._inline_thread, self._batch_inline, [transaction for transaction, _ in batch]
-                    )
-                except BaseException as exc:  # the batch as a whole failed (BEGIN or COMMIT)
-                    outcomes = [(False, exc)] * len(batch)
-            for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
-                if not done.done():
-                    done.set_result(value) if ok else done.set_exception(value)
+                running = loop.run_in_executor(
+                    self._inline_thread, self._batch_inline, [transaction for transaction, _ in batch]
+                )
+                # Settled by a callback, so every caller learns its outcome even if this task is cancelled.
+                running.add_done_callback(functools.partial(_settle, batch))
+                await asyncio.wait([running])
 
     def _batch_inline(self, transactions: list[Callable[[Any], Awaitable[Any]]]) -> list[tuple[bool, Any]]:
         # Only ever called on the one executor thread, which therefore owns this connection.

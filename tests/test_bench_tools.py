@@ -221,6 +221,11 @@ def test_generate_refuses_to_overwrite(generated: tuple[Path, dict[str, object]]
 WRK_SUBMIT_OUTPUT = """\
 Running 5s test @ http://127.0.0.1:8123/submit
   2 threads and 64 connections
+  Latency Distribution
+     50%  180.20ms
+     75%  230.00ms
+     90%  301.50ms
+     99%    1.02s
   1094 requests in 5.10s, 1.02MB read
   Socket errors: connect 0, read 0, write 0, timeout 2
 Requests/sec:    214.51
@@ -233,6 +238,10 @@ def test_wrk_submit_counts_receipts_over_the_run_and_socket_errors_as_errors() -
     result = run.parse_wrk_submit(WRK_SUBMIT_OUTPUT, forms=2500)
     assert (result.accepted, result.errors, result.seconds) == (1030, 5, 5.1)
     assert round(result.per_s) == 202
+    assert (result.p50_ms, result.p99_ms) == (180.2, 1020.0)
+    without_latencies = WRK_SUBMIT_OUTPUT.split("  Latency Distribution")[0] + "  1094 requests in 5.10s\n" \
+        + WRK_SUBMIT_OUTPUT.split("read\n", 1)[1]
+    assert run.parse_wrk_submit(without_latencies, forms=2500).p99_ms is None
 
 
 def test_a_wrk_submit_run_that_ran_out_of_forms_is_void() -> None:
