@@ -1,6 +1,6 @@
 """The reference ceiling: a bare Starlette endpoint returning a fixed HTML string.
 
-Served with the very uvicorn options of ``citizenvoice serve`` (citizenvoice.serving), so the ratio
+Served exactly as ``citizenvoice serve`` serves the app (citizenvoice.serving.run), so the ratio
 real/bare measures what our own code costs per request:
 ``python -m bench.bare_app --port P --workers W``.
 """
@@ -8,8 +8,8 @@ real/bare measures what our own code costs per request:
 from __future__ import annotations
 
 import argparse
+import sys
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -26,14 +26,14 @@ def create_app() -> Starlette:
 
 
 def main() -> None:
-    from citizenvoice.serving import uvicorn_options
+    from citizenvoice import serving
 
     parser = argparse.ArgumentParser(description="serve the bare reference page")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    uvicorn.run("bench.bare_app:create_app", factory=True,
-                **uvicorn_options(host="127.0.0.1", port=args.port, workers=args.workers, log_level="warning"))  # fmt: skip
+    sys.exit(serving.run("bench.bare_app:create_app", host="127.0.0.1", port=args.port, workers=args.workers,
+                         log_level="warning", log_config=None))  # fmt: skip
 
 
 if __name__ == "__main__":

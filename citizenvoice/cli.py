@@ -55,21 +55,14 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 @command("serve", "serve the site with uvicorn", _serve_args)
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from citizenvoice import logs, serving
 
     logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key.
     database.migrate(settings.db_path)
     ensure_secret_key(settings)
-    uvicorn.run(
-        "citizenvoice.app:create_app",
-        factory=True,
-        log_config=logs.uvicorn_log_config(settings.log_level),
-        **serving.uvicorn_options(host=args.host, port=args.port, workers=args.workers, log_level=args.log_level),
-    )
-    return 0
+    return serving.run("citizenvoice.app:create_app", host=args.host, port=args.port, workers=args.workers,
+                       log_level=args.log_level, log_config=logs.uvicorn_log_config(settings.log_level))  # fmt: skip
 
 
 @command("migrate", "apply pending database migrations")

@@ -1,42 +1,130 @@
-"""How uvicorn serves the app: the options ``citizenvoice serve`` uses, shared with the benchmark's bare
-reference so that only the application differs between them."""
+"""How the app is served: uvicorn with the options ``citizenvoice serve`` uses (shared with the
+benchmark's bare reference, so that only the application differs), and, for several workers, a small
+supervisor that gives each worker a listening socket of its own.
+
+Why not ``uvicorn --workers``: its supervisor binds one socket and hands it to every worker, and
+asyncio accepts every connection waiting on a socket at once, so one worker routinely took all 64 of
+the benchmark's keep-alive connections while the other idled (5,950 instead of ~10,000 requests/s);
+that listener also left Nagle's algorithm on (uvicorn issue #3149: ~44 ms per keep-alive response).
+Here each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections over
+them; the sockets are made with IPPROTO_TCP, so asyncio switches Nagle off as it does for one worker.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import logging
+import multiprocessing
+import signal
 import socket
+import time
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+import uvicorn
+
+log = logging.getLogger("uvicorn.error")
+
+GRACEFUL_SECONDS = 20  # requests in flight get this long to finish on SIGTERM (a resident mid-submit)
+STARTUP_FAILURE = 3  # uvicorn's exit code when the app could not start
+_RESTART_PAUSE = 1.0  # a worker that died is started again after this, not in a tight loop
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with Nagle's algorithm switched off on every connection.
-
-    With ``--workers`` above 1 uvicorn binds the listening socket itself, with ``proto`` 0, and asyncio
-    sets TCP_NODELAY only on accepted sockets that say IPPROTO_TCP (uvicorn issue #3149). Each response
-    body then waited for the client's delayed ACK: ~44 ms on every keep-alive request on Linux, which
-    capped two workers at 64 connections / 44 ms ≈ 1,450 requests/s whatever the page.
-    """
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
-
-
-def uvicorn_options(*, host: str, port: int, workers: int, log_level: str) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run`` (besides the app and logging)."""
+def uvicorn_options(*, host: str, port: int, log_level: str) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.Config`` / ``uvicorn.run`` besides the app and logging."""
     return {
         "host": host,
         "port": port,
-        "workers": workers,
         "log_level": log_level,
-        "http": NoDelayH11Protocol,
         "proxy_headers": True,  # behind nginx; uvicorn trusts X-Forwarded-For from 127.0.0.1 only
-        "timeout_graceful_shutdown": 20,
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
         "access_log": False,  # logs.RequestLogMiddleware writes one line per request instead
     }
+
+
+def listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port that other workers may bind too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_config: dict[str, Any] | None) -> int:
+    """Serve ``app`` (an import string of a factory) until SIGTERM or SIGINT; returns the exit code."""
+    options = {**uvicorn_options(host=host, port=port, log_level=log_level), "log_config": log_config}
+    if workers <= 1:
+        uvicorn.run(app, factory=True, **options)
+        return 0
+    # Bound but never listening: it holds the port (a second server fails here, at once) and fixes the
+    # port number when 0 was asked for, without taking connections itself.
+    reserved = listener(host, port)
+    options["port"] = reserved.getsockname()[1]
+    log.info("Serving on http://%s:%d with %d worker processes (Press CTRL+C to quit)", host, options["port"], workers)
+    try:
+        return Supervisor(app, options, workers).run()
+    finally:
+        reserved.close()
+
+
+def _serve_worker(app: str, options: dict[str, Any]) -> None:
+    config = uvicorn.Config(app, factory=True, **options)
+    sock = listener(config.host, config.port)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class Supervisor:
+    """Starts the workers, starts a worker again if one dies, and stops them all on SIGTERM / SIGINT."""
+
+    def __init__(self, app: str, options: dict[str, Any], workers: int) -> None:
+        self.app, self.options, self.count = app, options, workers
+        self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no event loop or threads copied
+        self.processes: list[BaseProcess] = []
+        self.stopping = False
+
+    def _start(self) -> BaseProcess:
+        process = self.context.Process(target=_serve_worker, args=(self.app, self.options), name="citizenvoice-worker")
+        process.start()
+        log.info("Started worker process [%s]", process.pid)
+        return process
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        self.processes = [self._start() for _ in range(self.count)]
+        code = 0
+        while not self.stopping:
+            time.sleep(0.2)
+            for i, process in enumerate(self.processes):
+                if process.is_alive() or self.stopping:
+                    continue
+                if process.exitcode == STARTUP_FAILURE:
+                    log.error("A worker could not start; stopping.")
+                    self.stopping, code = True, STARTUP_FAILURE
+                    break
+                log.warning("Worker process [%s] exited with %s; starting another.", process.pid, process.exitcode)
+                time.sleep(_RESTART_PAUSE)
+                self.processes[i] = self._start()
+        self._terminate_all()
+        return code
+
+    def _terminate_all(self) -> None:
+        for process in self.processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then exits
+        deadline = time.monotonic() + GRACEFUL_SECONDS + 5
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()

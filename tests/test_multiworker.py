@@ -11,9 +11,15 @@ have their own writer connection, so the writes really do contend for the one SQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +116,68 @@ def test_two_workers_share_one_database_without_lock_errors(tmp_path: Path) -> N
     assert published > SUBMISSIONS // 4, "the moderators hardly got to decide anything"
     assert approvals.count(True) == published, "an approval answered 303 but did not stick (or the reverse)"
     assert integrity == "ok"
+
+
+def _workers(parent: int) -> list[int]:
+    """The parent's worker processes (its spawned children, not multiprocessing's resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
+ESTABLISHED, LISTEN = "01", "0A"  # TCP states as /proc/net/tcp writes them
+
+
+def _sockets_by_worker(port: int, workers: list[int], state: str = ESTABLISHED) -> dict[int, int]:
+    """How many TCP sockets on local ``port`` in ``state`` each worker holds (Linux /proc)."""
+    established = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            established.add(f"socket:[{fields[9]}]")
+    counts = {}
+    for pid in workers:
+        fds = []
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                fds.append(os.readlink(fd))
+        counts[pid] = len(established.intersection(fds))
+    return counts
+
+
+def _until(condition: Callable[[], Any], seconds: float = 15.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.1)  # polling processes we do not control
+    raise AssertionError(f"not within {seconds} s")
+
+
+def test_each_worker_takes_connections_and_a_dead_worker_is_replaced(tmp_path: Path) -> None:
+    """A burst of keep-alive connections lands on both workers (uvicorn's shared listener let one
+    worker take them all), and the server keeps two workers when one dies."""
+    crash_test = load_crash_test()
+    with crash_test.running(tmp_path, workers=2) as server:
+        workers = _until(lambda: len(found := _workers(server.process.pid)) == 2 and found)
+        _until(lambda: all(_sockets_by_worker(server.port, workers, LISTEN).values()))
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(40)]
+        try:
+            counts = _until(lambda: sum((c := _sockets_by_worker(server.port, workers)).values()) == 40 and c)
+        finally:
+            for client in clients:
+                client.close()
+        assert all(counts[pid] > 0 for pid in workers), f"connections per worker: {counts}"
+
+        os.kill(workers[0], signal.SIGKILL)
+        replaced = _until(lambda: len(now := _workers(server.process.pid)) == 2 and workers[0] not in now and now)
+        assert workers[1] in replaced
+        assert _until(lambda: httpx2.get(f"{server.url}/healthz", timeout=2.0).status_code == 200)
+    assert server.process.returncode == 0, server.log_text()[-2000:]

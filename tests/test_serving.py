@@ -1,48 +1,59 @@
-"""The uvicorn options `citizenvoice serve` runs with."""
+"""How `citizenvoice serve` listens (the multi-worker end to end is in test_multiworker.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
-import uvicorn
-from uvicorn.server import ServerState
+import pytest
 
-from citizenvoice.serving import NoDelayH11Protocol, uvicorn_options
+from citizenvoice import serving
 
 
-async def _nodelay_of_accepted_connection(listener: socket.socket, config: uvicorn.Config) -> int:
-    seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+async def _nodelay_of_a_connection_accepted_on(sock: socket.socket) -> int:
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-    class Probe(NoDelayH11Protocol):
+    class Probe(asyncio.Protocol):
         def connection_made(self, transport):  # noqa: ANN001, ANN202
-            super().connection_made(transport)
-            seen.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            accepted.set_result(transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
 
-    server = await asyncio.get_running_loop().create_server(lambda: Probe(config, ServerState(), {}), sock=listener)
+    server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
     try:
-        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
-        value = await asyncio.wait_for(seen, 5)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        value = await asyncio.wait_for(accepted, 5)
         writer.close()
         return value
     finally:
         server.close()
 
 
-def test_connections_of_a_multi_worker_listener_get_tcp_nodelay():
-    async def app(scope, receive, send):  # noqa: ANN001, ANN202
-        return None
+def test_each_worker_can_listen_on_the_same_port_with_nagle_off():
+    first = serving.listener("127.0.0.1", 0)
+    port = first.getsockname()[1]
+    second = serving.listener("127.0.0.1", port)  # a second worker binds the very same port
+    try:
+        assert second.getsockname()[1] == port
+        # asyncio switches Nagle's algorithm off only on sockets that say IPPROTO_TCP (uvicorn's own
+        # multi-worker listener does not: ~44 ms per keep-alive response).
+        assert asyncio.run(_nodelay_of_a_connection_accepted_on(second)) != 0
+    finally:
+        first.close()
+        second.close()
 
-    config = uvicorn.Config(app, **uvicorn_options(host="127.0.0.1", port=0, workers=2, log_level="warning"))
-    config.load()
-    # The listener exactly as uvicorn's multi-worker supervisor binds it (proto 0: asyncio alone would
-    # leave Nagle's algorithm on for its connections).
-    listener = config.bind_socket()
-    assert listener.proto == 0
-    assert asyncio.run(_nodelay_of_accepted_connection(listener, config)) != 0
+
+def test_a_port_another_program_holds_is_refused_at_once():
+    other = socket.socket()
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    try:
+        with pytest.raises(OSError):
+            serving.run("citizenvoice.app:create_app", host="127.0.0.1", port=other.getsockname()[1], workers=2,
+                        log_level="warning", log_config=None)  # fmt: skip
+    finally:
+        other.close()
 
 
 def test_serve_options_keep_proxy_headers_and_our_own_access_log():
-    options = uvicorn_options(host="127.0.0.1", port=8000, workers=2, log_level="info")
-    assert options["http"] is NoDelayH11Protocol
+    options = serving.uvicorn_options(host="127.0.0.1", port=8000, log_level="info")
     assert options["proxy_headers"] is True and options["access_log"] is False
+    assert options["timeout_graceful_shutdown"] == serving.GRACEFUL_SECONDS
