@@ -816,7 +816,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--workers", type=int, default=1, help="uvicorn (and nginx) worker processes")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="server (and nginx) worker processes (default: one per CPU core, as docs/operations.md advises)")
     p.add_argument("--submit-count", type=int, default=4000,
                    help=f"forms fetched per submit run (0: skip); wrk POSTs them for {SUBMIT_SECONDS} s")
     p.add_argument("--only", choices=("all", "pages", "submit"), default="all",
