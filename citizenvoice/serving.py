@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -73,24 +74,49 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_con
         reserved.close()
 
 
-def _serve_worker(app: str, options: dict[str, Any]) -> None:
+class _WorkerServer(uvicorn.Server):
+    """uvicorn's server, telling the supervisor once its startup (the app's lifespan included) is done."""
+
+    def __init__(self, config: uvicorn.Config, ready: Any) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.ready.set()
+
+
+def _serve_worker(app: str, options: dict[str, Any], ready: Any) -> None:
     config = uvicorn.Config(app, factory=True, **options)
     sock = listener(config.host, config.port)
-    uvicorn.Server(config).run(sockets=[sock])
+    server = _WorkerServer(config, ready)
+    server.run(sockets=[sock])
+    if not server.started:  # the app's startup failed: uvicorn.run would exit so too
+        sys.exit(STARTUP_FAILURE)
 
 
 class Supervisor:
-    """Starts the workers, starts a worker again if one dies, and stops them all on SIGTERM / SIGINT."""
+    """Starts the workers, starts a worker again if one dies, and stops them all on SIGTERM / SIGINT.
+
+    A worker that dies before it ever served failed to start (an import error, a database it cannot
+    open): starting it again would fail again, so the server stops with uvicorn's startup-failure code
+    and leaves the restarting to systemd (docs/operations.md), which also says why in its journal.
+    """
 
     def __init__(self, app: str, options: dict[str, Any], workers: int) -> None:
         self.app, self.options, self.count = app, options, workers
         self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no event loop or threads copied
         self.processes: list[BaseProcess] = []
+        self.ready: dict[BaseProcess, Any] = {}  # each worker's Event, set once it serves
         self.stopping = False
 
     def _start(self) -> BaseProcess:
-        process = self.context.Process(target=_serve_worker, args=(self.app, self.options), name="citizenvoice-worker")
+        ready = self.context.Event()
+        process = self.context.Process(target=_serve_worker, args=(self.app, self.options, ready),
+                                       name="citizenvoice-worker")  # fmt: skip
         process.start()
+        self.ready[process] = ready
         log.info("Started worker process [%s]", process.pid)
         return process
 
@@ -107,8 +133,9 @@ class Supervisor:
             for i, process in enumerate(self.processes):
                 if process.is_alive() or self.stopping:
                     continue
-                if process.exitcode == STARTUP_FAILURE:
-                    log.error("A worker could not start; stopping.")
+                if not self.ready.pop(process).is_set():
+                    log.error("Worker process [%s] could not start (exit code %s); stopping.", process.pid,
+                              process.exitcode)  # fmt: skip
                     self.stopping, code = True, STARTUP_FAILURE
                     break
                 log.warning("Worker process [%s] exited with %s; starting another.", process.pid, process.exitcode)

@@ -57,3 +57,10 @@ def test_serve_options_keep_proxy_headers_and_our_own_access_log():
     options = serving.uvicorn_options(host="127.0.0.1", port=8000, log_level="info")
     assert options["proxy_headers"] is True and options["access_log"] is False
     assert options["timeout_graceful_shutdown"] == serving.GRACEFUL_SECONDS
+
+
+def test_workers_that_cannot_start_stop_the_server_with_uvicorns_startup_failure_code():
+    # An app that cannot even be imported: starting its workers again would fail again.
+    code = serving.run("citizenvoice.no_such_module:create_app", host="127.0.0.1", port=0, workers=2,
+                       log_level="critical", log_config=None)  # fmt: skip
+    assert code == serving.STARTUP_FAILURE
