@@ -4,7 +4,8 @@ SQLite allows one writer at a time. Inside a process every write transaction wai
 ``asyncio.Lock``: handlers' ``db.write()`` blocks run on the aiosqlite writer, and ``db.write_at_once``
 batches (the submission path) on a plain connection owned by one thread. Across worker processes
 ``BEGIN IMMEDIATE`` takes the write lock up front and the other process waits for it instead of
-failing (``busy_timeout``; batches poll every millisecond), so no request ever sees "database is locked".
+failing (both writer connections poll for it every millisecond; readers never wait in WAL mode), so no
+request ever sees "database is locked".
 """
 
 from __future__ import annotations
@@ -194,27 +195,42 @@ def _run_inline(coroutine: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a write_at_once transaction awaited something other than its connection")
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # SQLITE_BUSY or one of its extended codes
+
+
 def _begin_immediate_polling(conn: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, waiting for another process's write transaction by polling every millisecond.
+    """BEGIN IMMEDIATE on a writer connection (busy_timeout 0), retried every millisecond while another
+    process holds the write lock, for up to BUSY_TIMEOUT_MS.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms between tries, so a writer that just
-    missed the lock sleeps on long after it is free, and with two worker processes the lock sat idle a
-    good part of the time. Only taking the lock needs this: once it is held, nothing else in the
-    transaction waits for another connection.
+    missed the lock sleeps on long after it is free: with two worker processes the lock sat idle a good
+    part of the time, and a writer polling every millisecond would all but shut out one that backs off.
+    Only taking the lock needs this: in WAL mode nothing else in a write transaction waits for another
+    connection.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    conn.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
-                    raise
-            time.sleep(LOCK_POLL_SECONDS)
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+async def _begin_immediate_polling_async(conn: aiosqlite.Connection) -> None:
+    """:func:`_begin_immediate_polling` for the aiosqlite writer, sleeping on the event loop."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(LOCK_POLL_SECONDS)
 
 
 Queued = tuple[Callable[[Any], Awaitable[Any]], "asyncio.Future[Any]"]
@@ -248,6 +264,7 @@ class Database:
 
     async def open(self) -> None:
         self._writer = await _open(self.path, readonly=False)
+        await self._writer.execute("PRAGMA busy_timeout=0")  # it polls for the lock instead (see above)
         for _ in range(self._reader_count):
             reader = await _open(self.path, readonly=True)
             self._all_readers.append(reader)
@@ -290,7 +307,7 @@ class Database:
         assert self._writer is not None, "database not open"
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await _begin_immediate_polling_async(conn)
             try:
                 yield conn
             except BaseException:
@@ -346,6 +363,7 @@ class Database:
         if self._inline is None:
             conn = _connect_sync(self.path)
             conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout=0")  # it polls for the lock instead
             self._inline = conn
         conn = self._inline
         outcomes: list[tuple[bool, Any]] = []

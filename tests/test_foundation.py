@@ -152,28 +152,46 @@ def _add_word(word: str):
     return add
 
 
-def test_write_at_once_waits_for_a_lock_held_by_another_process(client):
+def _in_write_block(db, word: str):
+    async def write() -> str:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO screening_words (list, word) VALUES ('suspect', ?)", (word,))
+        return word
+
+    return write
+
+
+# Both ways into a write transaction: the handlers' ``db.write()`` block and the queued ``write_at_once``.
+WRITERS = {
+    "write": lambda db, word: _in_write_block(db, word),
+    "write_at_once": lambda db, word: lambda: db.write_at_once(_add_word(word)),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_write_waits_for_a_lock_held_by_another_process(client, writer):
     db = client.app.state.db
     other = _lock_held_elsewhere(db.path)
     threading.Timer(0.3, other.execute, ["COMMIT"]).start()
     started = time.monotonic()
-    assert client.portal.call(db.write_at_once, _add_word("等锁")) == "等锁"
+    assert client.portal.call(WRITERS[writer](db, "等锁")) == "等锁"
     assert time.monotonic() - started >= 0.3  # it really waited for the other transaction
     assert _words(client, "等锁") == {"等锁"}
     other.close()
 
 
-def test_write_at_once_gives_up_after_the_busy_timeout_and_writes_nothing(client, monkeypatch):
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_write_gives_up_after_the_busy_timeout_and_writes_nothing(client, monkeypatch, writer):
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
     db = client.app.state.db
     other = _lock_held_elsewhere(db.path)
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            client.portal.call(db.write_at_once, _add_word("超时"))
+            client.portal.call(WRITERS[writer](db, "超时"))
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert client.portal.call(db.write_at_once, _add_word("之后")) == "之后"  # usable again at once
+    assert client.portal.call(WRITERS[writer](db, "之后")) == "之后"  # usable again at once
     assert _words(client, "超时", "之后") == {"之后"}
 
 
