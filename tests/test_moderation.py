@@ -116,18 +116,24 @@ def test_only_essays_of_the_last_90_days_count(client) -> None:
     assert [link.other_id for link in run_db(client, lambda conn: store.duplicates_of(conn, copy))] == [recent]
 
 
+def _rewrite(client, essay_id: int, body: str) -> None:
+    """A moderator's edit to a new text, screened again in the same transaction as the app does."""
+
+    async def rewrite(conn):
+        await lifecycle.edit_text(conn, essay_id, moderation.moderator(1), city="锦州", version=None,
+                                  headline="完全不同的文章", body=body)  # fmt: skip
+        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
+        await moderation.screen_submission(conn, essay_id, screener)
+
+    run_db(client, rewrite, write=True)
+
+
 def test_a_resubmitted_text_that_no_longer_matches_loses_its_link(client) -> None:
     first = new_essay(client, body=body_about(9))
     second = new_essay(client, body=body_about(9))
     assert run_db(client, lambda conn: store.duplicates_of(conn, first))
 
-    async def rewrite(conn):
-        await lifecycle.edit_text(conn, second, moderation.moderator(1), city="锦州", version=None,
-                                  headline="完全不同的文章", body=body_about(10))  # fmt: skip
-        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
-        await moderation.screen_submission(conn, second, screener)
-
-    run_db(client, rewrite, write=True)
+    _rewrite(client, second, body_about(10))
     assert run_db(client, lambda conn: store.duplicates_of(conn, first)) == []
 
 
@@ -154,13 +160,7 @@ def test_the_signature_of_the_current_text_is_stored_with_the_band_keys(client) 
         screening.minhash_signature(body_about(11))
     )
 
-    async def rewrite(conn):
-        await lifecycle.edit_text(conn, essay_id, moderation.moderator(1), city="锦州", version=None,
-                                  headline="完全不同的文章", body=body_about(12))  # fmt: skip
-        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
-        await moderation.screen_submission(conn, essay_id, screener)
-
-    run_db(client, rewrite, write=True)
+    _rewrite(client, essay_id, body_about(12))
     assert _stored_signature(client, essay_id) == screening.signature_to_bytes(
         screening.minhash_signature(body_about(12))
     )
