@@ -13,6 +13,7 @@ them; the sockets are made with IPPROTO_TCP, so asyncio switches Nagle off as it
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import multiprocessing
 import signal
@@ -63,7 +64,11 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_con
     if workers <= 1:
         uvicorn.run(app, factory=True, **options)
         return 0
-    # Bound but never listening: it holds the port (a second server fails here, at once) and fixes the
+    if port and _answers(host, port):
+        # Another server with SO_REUSEPORT (a second `serve`, say) would let us bind and then share
+        # its connections with us: refuse, as uvicorn's own bind would.
+        raise OSError(errno.EADDRINUSE, f"{host}:{port} is already being served")
+    # Bound but never listening: it holds the port against programs without SO_REUSEPORT and fixes the
     # port number when 0 was asked for, without taking connections itself.
     reserved = listener(host, port)
     options["port"] = reserved.getsockname()[1]
@@ -72,6 +77,16 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_con
         return Supervisor(app, options, workers).run()
     finally:
         reserved.close()
+
+
+def _answers(host: str, port: int) -> bool:
+    """Whether something already accepts connections on host:port (a wildcard host: on loopback)."""
+    target = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    try:
+        socket.create_connection((target, port), timeout=1.0).close()
+    except OSError:
+        return False
+    return True
 
 
 class _WorkerServer(uvicorn.Server):

@@ -41,8 +41,11 @@ def test_each_worker_can_listen_on_the_same_port_with_nagle_off():
         second.close()
 
 
-def test_a_port_another_program_holds_is_refused_at_once():
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["another program", "another serve"])
+def test_a_port_already_served_is_refused_at_once(reuse_port):
     other = socket.socket()
+    if reuse_port:  # what a second `citizenvoice serve --workers 2` would hold: it must not share our port
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     other.bind(("127.0.0.1", 0))
     other.listen()
     try:
