@@ -64,19 +64,27 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_con
     if workers <= 1:
         uvicorn.run(app, factory=True, **options)
         return 0
-    if port and _answers(host, port):
-        # Another server with SO_REUSEPORT (a second `serve`, say) would let us bind and then share
-        # its connections with us: refuse, as uvicorn's own bind would.
-        raise OSError(errno.EADDRINUSE, f"{host}:{port} is already being served")
-    # Bound but never listening: it holds the port against programs without SO_REUSEPORT and fixes the
-    # port number when 0 was asked for, without taking connections itself.
-    reserved = listener(host, port)
+    try:
+        reserved = _reserve(host, port)
+    except OSError as exc:
+        log.error("Could not listen on %s:%d: %s", host, port, exc.strerror or exc)  # as uvicorn says it
+        return 1
     options["port"] = reserved.getsockname()[1]
     log.info("Serving on http://%s:%d with %d worker processes (Press CTRL+C to quit)", host, options["port"], workers)
     try:
         return Supervisor(app, options, workers).run()
     finally:
         reserved.close()
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port but never listening: it holds the port against programs without
+    SO_REUSEPORT, and fixes the port number when 0 was asked for, without taking connections itself."""
+    if port and _answers(host, port):
+        # Another server with SO_REUSEPORT (a second `serve`, say) would let us bind and then share
+        # its connections with us: refuse, as uvicorn's own bind would.
+        raise OSError(errno.EADDRINUSE, "address already in use")
+    return listener(host, port)
 
 
 def _answers(host: str, port: int) -> bool:
