@@ -48,9 +48,10 @@ if str(ROOT) not in sys.path:  # run as a script: make `bench` and `citizenvoice
     sys.path.insert(0, str(ROOT))
 
 from citizenvoice import db as database  # noqa: E402
-from citizenvoice import lifecycle, photos, screening, search  # noqa: E402
-from citizenvoice.essays import PUBLIC_STATUSES, Status  # noqa: E402
+from citizenvoice.domain import lifecycle, photos, screening  # noqa: E402
+from citizenvoice.model.essays import PUBLIC_STATUSES, Status  # noqa: E402
 from citizenvoice.settings import Settings  # noqa: E402
+from citizenvoice.store import search  # noqa: E402
 from citizenvoice.store.essays import Essay, token_hash  # noqa: E402
 
 GENERATOR_VERSION = 2  # bump when the data changes shape, so run.py regenerates stale databases
@@ -544,7 +545,7 @@ def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
 
 
 def _add_staff(conn: sqlite3.Connection) -> dict[str, int]:
-    from citizenvoice import auth  # argon2 is only needed here
+    from citizenvoice.domain import accounts as auth  # argon2 is only needed here
 
     ids: dict[str, int] = {}
     for username, display, role in STAFF:

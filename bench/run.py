@@ -167,7 +167,7 @@ def search_totals(db: Path, queries: list[str]) -> dict[str, int]:
     """How many essays each benchmark query matches, from search.py itself (context for the table)."""
     import aiosqlite
 
-    from citizenvoice import search
+    from citizenvoice.store import search
 
     async def totals() -> dict[str, int]:
         async with aiosqlite.connect(f"file:{db}?mode=ro", uri=True) as conn:

@@ -1,4 +1,4 @@
-"""Scale benchmark for citizenvoice.search: build an index of N synthetic essays, time queries.
+"""Scale benchmark for citizenvoice.store.search: build an index of N synthetic essays, time queries.
 
     python bench/search_bench.py                # 100,000 essays in a temporary database
     python bench/search_bench.py 20000 --runs 50
@@ -26,7 +26,7 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from citizenvoice.search import SearchDoc, index_essay, search  # noqa: E402
+from citizenvoice.store.search import SearchDoc, index_essay, search  # noqa: E402
 
 MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "0005_search.sql"
 BATCH = 500

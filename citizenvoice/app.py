@@ -12,17 +12,17 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
-from citizenvoice.auth import ABSOLUTE_TIMEOUT
-from citizenvoice.bodylimit import BodyLimitMiddleware
-from citizenvoice.errors import exception_handlers
-from citizenvoice.logs import RequestLogMiddleware
-from citizenvoice.pagecache import PageCacheMiddleware
-from citizenvoice.security import SecurityHeadersMiddleware
+from citizenvoice.domain.accounts import ABSOLUTE_TIMEOUT
 from citizenvoice.settings import Settings, ensure_secret_key
-from citizenvoice.sitesettings import SiteSettingsMiddleware
-from citizenvoice.staticfiles import CachedStaticFiles
-from citizenvoice.templating import STATIC_DIR, StaticFiles, build_environment
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, signoff, submit
+from citizenvoice.web.bodylimit import BodyLimitMiddleware
+from citizenvoice.web.errors import exception_handlers
+from citizenvoice.web.logs import RequestLogMiddleware
+from citizenvoice.web.pagecache import PageCacheMiddleware
+from citizenvoice.web.security import SecurityHeadersMiddleware
+from citizenvoice.web.sitesettings import SiteSettingsMiddleware
+from citizenvoice.web.staticfiles import CachedStaticFiles
+from citizenvoice.web.templating import STATIC_DIR, StaticFiles, build_environment
 
 SESSION_COOKIE = "cv_session"
 

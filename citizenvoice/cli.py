@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from citizenvoice import auth
 from citizenvoice import db as database
+from citizenvoice.domain import accounts as auth
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
@@ -55,7 +55,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 @command("serve", "serve the site with uvicorn", _serve_args)
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from citizenvoice import logs, serving
+    from citizenvoice import serving
+    from citizenvoice.web import logs
 
     logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key.
@@ -150,7 +151,7 @@ def _load_command_modules() -> None:
     # Imported for their @command registrations; each module owns its own commands.
     import importlib
 
-    for name in ("citizenvoice.demo", "citizenvoice.operations", "citizenvoice.moderation"):
+    for name in ("citizenvoice.ops.demo", "citizenvoice.ops.maintenance", "citizenvoice.domain.moderation"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 from submit_helpers import parse
 from support import SAMPLE_BODY, add_user, csrf_from, db_read, db_write, login
 
-from citizenvoice import lifecycle, moderation
-from citizenvoice.essays import Action, Actor, new_tracking_code
+from citizenvoice.domain import lifecycle, moderation
+from citizenvoice.model.essays import Action, Actor, new_tracking_code
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store.essays import Essay, NewEssay

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from starlette.testclient import TestClient
 
-from citizenvoice import auth
+from citizenvoice.domain import accounts as auth
 from citizenvoice.store import users as user_store
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -85,8 +85,8 @@ def create_essay(
     """Store an essay directly (not through the form) and bring it to ``status``; returns (id, token)."""
     import secrets
 
-    from citizenvoice import lifecycle
-    from citizenvoice.essays import Action, Actor, new_tracking_code
+    from citizenvoice.domain import lifecycle
+    from citizenvoice.model.essays import Action, Actor, new_tracking_code
     from citizenvoice.store import directions as direction_store
     from citizenvoice.store import essays as essay_store
 

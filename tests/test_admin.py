@@ -9,13 +9,13 @@ import pytest
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
 
-from citizenvoice import sitesettings
 from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
+from citizenvoice.web import sitesettings
 from tests.submit_helpers import post_essay
 
 NEW_PASSWORD = "a much longer secret"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from moderation_support import Staff, decide, essay, events, new_essay, run_db
 
-from citizenvoice import moderation
+from citizenvoice.domain import moderation
 from citizenvoice.store import moderation as store
 
 ROOT = Path(__file__).resolve().parent.parent

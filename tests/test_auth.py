@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from, login
 
-from citizenvoice import auth
+from citizenvoice.domain import accounts as auth
 
 
 def test_login_redirects_with_303_and_sets_httponly_lax_cookie(client):

@@ -19,10 +19,12 @@ if str(ROOT) not in sys.path:  # bench/ is not a package on the path when pytest
     sys.path.insert(0, str(ROOT))
 
 from bench import generate, loadlib, run  # noqa: E402
-from citizenvoice import auth, search, submission  # noqa: E402
 from citizenvoice import db as database  # noqa: E402
-from citizenvoice.essays import AUTHOR_ROLES, BylineParts, byline  # noqa: E402
-from citizenvoice.screening import SAMPLE_BANNED, SAMPLE_SUSPECT, Screener  # noqa: E402
+from citizenvoice.domain import accounts as auth  # noqa: E402
+from citizenvoice.domain import submission  # noqa: E402
+from citizenvoice.domain.screening import SAMPLE_BANNED, SAMPLE_SUSPECT, Screener  # noqa: E402
+from citizenvoice.model.essays import AUTHOR_ROLES, BylineParts, byline  # noqa: E402
+from citizenvoice.store import search  # noqa: E402
 
 WRK_OUTPUT = """\
 Running 10s test @ http://127.0.0.1:8123/boards/logistics-hub

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from citizenvoice.charcount import count_print_chars
+from citizenvoice.text.charcount import count_print_chars
 
 PARAGRAPHS = "　　2025年，我们社区新装了5G基站。\n\n老人们说：“网速快了，视频通话不卡了。”"
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from citizenvoice import cli, demo, submission
+from citizenvoice import cli
 from citizenvoice.app import create_app
+from citizenvoice.domain import submission
+from citizenvoice.ops import demo
 from citizenvoice.settings import Settings
-from citizenvoice.textnorm import normalize_text, visible_length
+from citizenvoice.text.normalize import normalize_text, visible_length
 from tests.submit_helpers import field_value, parse
 
 

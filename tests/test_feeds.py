@@ -11,8 +11,8 @@ import lxml.html
 from starlette.testclient import TestClient
 from test_public import EMAIL, PHONE, publish, read
 
-from citizenvoice import feeds
 from citizenvoice.store import essays as essay_store
+from citizenvoice.web import feeds
 
 A = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")

@@ -1,12 +1,12 @@
-"""Reading untrusted numbers and form bodies (citizenvoice.numbers, citizenvoice.forms) without HTTP."""
+"""Reading untrusted numbers and form bodies (citizenvoice.text.numbers, citizenvoice.web.forms) without HTTP."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.exceptions import HTTPException
 
-from citizenvoice.forms import MAX_FIELD_BYTES, MAX_FIELDS, NotUtf8, parse_urlencoded
-from citizenvoice.numbers import MAX_ID, MAX_PAGE, page_number, parse_int
+from citizenvoice.text.numbers import MAX_ID, MAX_PAGE, page_number, parse_int
+from citizenvoice.web.forms import MAX_FIELD_BYTES, MAX_FIELDS, NotUtf8, parse_urlencoded
 
 
 @pytest.mark.parametrize(

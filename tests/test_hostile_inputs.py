@@ -11,7 +11,7 @@ Two promises are checked:
   is recorded for the login throttle).
 * **Valid but hostile input** — an XSS payload, SQL meta characters or template syntax inside an essay
   or a name, which a real person may type — is accepted, stored as typed (after the normalisation of
-  citizenvoice.textnorm) and shown escaped on every surface where it appears.
+  citizenvoice.text.normalize) and shown escaped on every surface where it appears.
 
 The table of cases is at the top; the route-enumerating tests below it pick up every route in the app,
 so a new form is covered the day it lands. One app and database serve the whole module (an app per
@@ -47,12 +47,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from support import PASSWORD, SAMPLE_BODY, add_user, create_essay
 
-from citizenvoice import submission
 from citizenvoice.app import app_routes, create_app
-from citizenvoice.routing import AccessRoute
+from citizenvoice.domain import submission
 from citizenvoice.settings import Settings
 from citizenvoice.store.essays import token_hash
-from citizenvoice.textnorm import normalize_line, normalize_text
+from citizenvoice.text.normalize import normalize_line, normalize_text
+from citizenvoice.web.routing import AccessRoute
 
 SECRET = "hostile-battery-secret-key-0123456789"
 MB = 1024 * 1024

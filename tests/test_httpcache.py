@@ -9,7 +9,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.testclient import TestClient
 from test_public import publish
 
-from citizenvoice import httpcache
+from citizenvoice.web import httpcache
 
 PUBLIC_PAGES = ["/", "/boards/wellbeing", "/search", "/search?q=港口", "/feed.atom", "/boards/wellbeing/feed.atom",
                 "/sitemap.xml", "/sitemap-pages.xml", "/sitemap-essays.xml", "/robots.txt"]

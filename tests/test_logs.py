@@ -14,8 +14,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from
 
-from citizenvoice import logs
 from citizenvoice.app import create_app
+from citizenvoice.web import logs
 from tests import submit_helpers
 from tests.submit_helpers import submit_essay
 from tests.test_privacy import AUTHOR, make_essay, with_privacy_routes

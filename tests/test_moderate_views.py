@@ -11,7 +11,7 @@ from moderation_support import Staff, body_about, csrf, decide, essay, events, n
 from submit_helpers import parse, submit_essay, valid_form
 from support import csrf_from
 
-from citizenvoice import moderation
+from citizenvoice.domain import moderation
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import wordlists

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moderation_support import Staff, body_about, essay, events, new_essay, run_db
 
-from citizenvoice import cli, lifecycle, moderation, screening
+from citizenvoice import cli
+from citizenvoice.domain import lifecycle, moderation, screening
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import utcnow, wordlists

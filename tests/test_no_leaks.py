@@ -26,8 +26,8 @@ from starlette.testclient import TestClient
 from support import SAMPLE_BODY, add_user
 
 from citizenvoice.app import create_app
-from citizenvoice.routing import AccessRoute
 from citizenvoice.settings import Settings
+from citizenvoice.web.routing import AccessRoute
 
 SECRET = "no-leaks-secret-key-0123456789-abcdef"
 BASE = "http://testserver"

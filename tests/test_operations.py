@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from citizenvoice import cli, operations
+from citizenvoice import cli
 from citizenvoice import db as database
+from citizenvoice.ops import maintenance as operations
 from citizenvoice.settings import Settings
 
 PHONE = "13812345678"

@@ -17,9 +17,10 @@ from starlette.testclient import TestClient
 from support import add_user, login
 from test_public import page, publish, read, text, write
 
-from citizenvoice import administration, db, lifecycle, privacy
+from citizenvoice import db
 from citizenvoice.app import create_app
-from citizenvoice.essays import Action, Actor
+from citizenvoice.domain import administration, lifecycle, privacy
+from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store

@@ -12,8 +12,8 @@ from starlette.routing import BaseRoute, Mount
 from support import add_user, csrf_from, login
 
 from citizenvoice.app import app_routes
-from citizenvoice.routing import AccessRoute
-from citizenvoice.staff import ROLES
+from citizenvoice.model.staff import ROLES
+from citizenvoice.web.routing import AccessRoute
 
 PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::([a-z]+))?\}")
 

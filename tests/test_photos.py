@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageFile
 
-from citizenvoice.photos import MB, PhotoError, ProcessedPhoto, delete_photo, process_photo, store_photo
+from citizenvoice.domain.photos import (
+    MB,
+    PhotoError,
+    ProcessedPhoto,
+    delete_photo,
+    process_photo,
+    store_photo,
+)
 
 # Marker bytes that would betray metadata carried over from the upload.
 METADATA_MARKERS = [

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from support import SAMPLE_BODY, create_essay, csrf_from
 
-from citizenvoice import printexport
+from citizenvoice.domain import printexport
 
 VOICES = [
     ("community", "城南街道幸福社区党委书记", "王建国", "社区的灯火"),
@@ -368,13 +368,13 @@ def test_candidate_picker_shows_the_pages_balance_and_flags_long_essays(staff_cl
     assert "科研教育 1" in balance and "生态宜居 1" in balance
     cards = {card.split("</h3>")[0]: card for card in html.split("<h3>")[1:]}
     assert "超出每篇预算" in cards["一篇很长的文章"] and "超出每篇预算" not in cards["一篇合适的文章"]
-    from citizenvoice.charcount import count_print_chars
+    from citizenvoice.text.charcount import count_print_chars
 
     assert f"{count_print_chars(SAMPLE_BODY)} 字" in cards["一篇合适的文章"]
 
 
 def test_a_paragraph_break_inside_a_sentence_is_pointed_out_until_the_editor_mends_it(staff_client):
-    from citizenvoice.printdesk import suspect_breaks
+    from citizenvoice.domain.printdesk import suspect_breaks
 
     copied = "我在这座城市生活了三十年，看着码头从几条泊位\n\n长成今天的模样。下一个五年，我希望公园多一些树荫。\n\n作为志愿者，我准备做三件事：\n\n帮老人学会用手机挂号。"
     breaks = [(b.paragraph, b.ending, b.following) for b in suspect_breaks(copied)]

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from citizenvoice import printexport
-from citizenvoice.charcount import count_print_chars
-from citizenvoice.printexport import MissingCJKFont, PrintEssay, PrintPage
+from citizenvoice.domain import printexport
+from citizenvoice.domain.printexport import MissingCJKFont, PrintEssay, PrintPage
+from citizenvoice.text.charcount import count_print_chars
 
 REQUIRE_FONTS = os.environ.get("CITIZENVOICE_REQUIRE_FONTS") == "1"
 

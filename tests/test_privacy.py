@@ -13,11 +13,12 @@ import pytest
 from starlette.testclient import TestClient
 from support import add_user, csrf_from, db_read, db_write, login
 
-from citizenvoice import lifecycle, privacy, search
 from citizenvoice.app import create_app
-from citizenvoice.essays import Action, Actor, Status, new_tracking_code
-from citizenvoice.lifecycle import ActorRef
+from citizenvoice.domain import lifecycle, privacy
+from citizenvoice.domain.lifecycle import ActorRef
+from citizenvoice.model.essays import Action, Actor, Status, new_tracking_code
 from citizenvoice.store import essays as essay_store
+from citizenvoice.store import search
 
 AUTHOR = {
     "name": "刘晓燕",

@@ -18,8 +18,8 @@ from PIL import Image
 from starlette.testclient import TestClient
 from support import db_read, db_write
 
-from citizenvoice import lifecycle, photos
-from citizenvoice.essays import Action, Actor, new_tracking_code
+from citizenvoice.domain import lifecycle, photos
+from citizenvoice.model.essays import Action, Actor, new_tracking_code
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import public as public_store

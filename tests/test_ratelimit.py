@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from citizenvoice import ratelimit
 from citizenvoice.app import create_app
+from citizenvoice.domain import ratelimit
 from citizenvoice.settings import Settings
 from citizenvoice.store import ratelimit as rate_store
 from tests.submit_helpers import (

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citizenvoice.screening import (
+from citizenvoice.domain.screening import (
     DUPLICATE_THRESHOLD,
     REDACTIONS,
     SAMPLE_BANNED,
@@ -463,7 +463,7 @@ def test_no_pair_at_or_above_the_threshold_is_ruled_out_by_its_signatures(edits:
 @given(st.text(alphabet="城市发展好港口灯光，。 \n\u200bＡaB1", max_size=80))
 def test_signature_of_shingles_equals_the_plain_hash_formula(text: str) -> None:
     """The batched shingle hashing must give the values stored band keys were made with."""
-    from citizenvoice.screening import _EMPTY, _MERSENNE, _min_hashes, _stable_hash
+    from citizenvoice.domain.screening import _EMPTY, _MERSENNE, _min_hashes, _stable_hash
 
     plain = [_stable_hash(s.encode(), b"cv-shingle") % _MERSENNE for s in shingles(text)]
     expected = _min_hashes(plain, 64) if plain else (_EMPTY,) * 64
@@ -479,7 +479,7 @@ def test_band_keys_shape() -> None:
 
 
 def test_signature_is_identical_across_processes() -> None:
-    code = "from citizenvoice.screening import minhash_signature as m; import sys; print(m(sys.argv[1]))"
+    code = "from citizenvoice.domain.screening import minhash_signature as m; import sys; print(m(sys.argv[1]))"
     root = str(Path(__file__).resolve().parents[1])
     outputs = set()
     for seed in ("1", "2"):
@@ -514,7 +514,7 @@ def test_every_flag_slices_the_original_text(text: str) -> None:
 @given(texts)
 def test_the_quick_hints_never_hide_personal_data(text: str) -> None:
     """detect_pii runs a pattern only when its hint is present; the answer must be the patterns' own."""
-    from citizenvoice.screening import _EMAIL_RE, _ID_RE, _PHONE_RE, _pii_flag, _sorted, _urls
+    from citizenvoice.domain.screening import _EMAIL_RE, _ID_RE, _PHONE_RE, _pii_flag, _sorted, _urls
 
     plain = [_pii_flag("phone", text, *m.span()) for m in _PHONE_RE.finditer(text)]
     plain += [_pii_flag("id_number", text, *m.span()) for m in _ID_RE.finditer(text) if valid_id_number(m[0])]
@@ -578,7 +578,7 @@ _M61 = (1 << 61) - 1
                           st.integers(0, _M61 - 1)), min_size=1, max_size=40))
 def test_vectorised_minhash_equals_the_plain_formula(hashes: list[int]) -> None:
     """Stored band keys were made with min((a·x + b) mod 2^61−1): the numpy version must agree exactly."""
-    from citizenvoice.screening import _min_hashes, _permutations
+    from citizenvoice.domain.screening import _min_hashes, _permutations
 
     plain = tuple(min((a * x + b) % _M61 for x in hashes) for a, b in _permutations(64))
     assert _min_hashes(hashes, 64) == plain

@@ -1,4 +1,4 @@
-"""citizenvoice.search: exact substring matching at every query length, ranking, snippets, upkeep.
+"""citizenvoice.store.search: exact substring matching at every query length, ranking, snippets, upkeep.
 
 Each test runs its own coroutine with asyncio.run on a fresh in-memory database holding only the
 search migration, so no pytest plugin and no shared state are needed.
@@ -18,9 +18,9 @@ import aiosqlite
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citizenvoice import search as search_module
 from citizenvoice.db import migrate
-from citizenvoice.search import (
+from citizenvoice.store import search as search_module
+from citizenvoice.store.search import (
     MAX_TERM_CHARS,
     MAX_TERMS,
     SearchDoc,

@@ -26,10 +26,10 @@ from starlette.testclient import TestClient
 from support import PASSWORD, add_user, create_essay
 
 from citizenvoice.app import create_app
-from citizenvoice.errors import TITLES
-from citizenvoice.routing import PUBLIC, AccessRoute, route
 from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
+from citizenvoice.web.errors import TITLES
+from citizenvoice.web.routing import PUBLIC, AccessRoute, route
 
 SECRET = "security-headers-secret-key-0123456789"
 REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}

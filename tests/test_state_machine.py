@@ -9,8 +9,8 @@ import pytest
 from moderation_support import Staff, decide, essay, events, new_essay, run_db
 from submit_helpers import parse
 
-from citizenvoice import lifecycle
-from citizenvoice.essays import (
+from citizenvoice.domain import lifecycle
+from citizenvoice.model.essays import (
     TRANSITIONS,
     Action,
     Actor,

@@ -12,14 +12,14 @@ from itsdangerous import URLSafeTimedSerializer
 from PIL import ExifTags, Image
 from starlette.testclient import TestClient
 
-from citizenvoice import submission
 from citizenvoice.app import create_app
-from citizenvoice.essays import AUTHOR_ROLES
-from citizenvoice.security import CSRF_FAILED_MESSAGE
+from citizenvoice.domain import submission
+from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
+from citizenvoice.web.security import CSRF_FAILED_MESSAGE
 from tests.submit_helpers import (
     BODY,
     EMAIL,

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citizenvoice.textnorm import normalize_line, normalize_text, paragraphs, strip_invisible, visible_length
+from citizenvoice.text.normalize import (
+    normalize_line,
+    normalize_text,
+    paragraphs,
+    strip_invisible,
+    visible_length,
+)
 
 # Every character the normaliser must remove, named so a failure says which one slipped through.
 INVISIBLES = {

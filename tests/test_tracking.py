@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from citizenvoice import lifecycle, ratelimit, submission
-from citizenvoice.essays import Action, Actor
-from citizenvoice.lifecycle import ActorRef
+from citizenvoice.domain import lifecycle, ratelimit, submission
+from citizenvoice.domain.lifecycle import ActorRef
+from citizenvoice.model.essays import Action, Actor
 from citizenvoice.store import essays as essay_store
 from tests.submit_helpers import (
     BODY,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from citizenvoice.directions import Direction
+from citizenvoice.model.directions import Direction
 from citizenvoice.store import fetch_all, fetch_one
 
 _COLUMNS = "id, slug, name, description, pillar, position, archived"

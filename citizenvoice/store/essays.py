@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import aiosqlite
 
-from citizenvoice.essays import Status
+from citizenvoice.model.essays import Status
 from citizenvoice.store import fetch_all, fetch_one, insert, utcnow
 
 

@@ -1,5 +1,5 @@
 """The moderation queue and what moderators see beside an essay: flags, duplicates, claims, the author's
-other submissions. Status changes themselves go through citizenvoice.lifecycle.
+other submissions. Status changes themselves go through citizenvoice.domain.lifecycle.
 
 The queue is ordered (high_risk DESC, submitted_at, id) and paged by keyset on exactly that key, so
 page 200 costs what page 1 costs. ``high_risk`` has two values, so a page is read as (at most) two
@@ -19,8 +19,8 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import numbers
 from citizenvoice.store import fetch_all, fetch_one, fetch_value, insert
+from citizenvoice.text import numbers
 
 PAGE_SIZE = 30
 SEARCH_MAX = 40  # characters of a queue search term

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from citizenvoice.essays import PUBLIC_STATUSES, BylineParts, byline
+from citizenvoice.model.essays import PUBLIC_STATUSES, BylineParts, byline
 from citizenvoice.store import fetch_all, fetch_one, fetch_value
 
 # Literal SQL text, not parameters: the branch per status is what lets the index order the rows.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from citizenvoice.staff import User
+from citizenvoice.model.staff import User
 from citizenvoice.store import fetch_all, fetch_one, fetch_value, insert
 
 _USER_COLUMNS = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import auth
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.routing import PUBLIC, route
-from citizenvoice.security import client_ip, keyed_hash
-from citizenvoice.templating import render
+from citizenvoice.domain import accounts as auth
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.security import client_ip, keyed_hash
+from citizenvoice.web.templating import render
 
 HOME_BY_ROLE = (("moderator", "/moderate"), ("editor", "/editor"), ("admin", "/admin"))
 

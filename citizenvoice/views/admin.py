@@ -11,18 +11,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import administration as admin
-from citizenvoice import auth, numbers, sitesettings
-from citizenvoice.directions import by_pillar
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.routing import route
-from citizenvoice.staff import ROLES, User
+from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import administration as admin
+from citizenvoice.model.directions import by_pillar
+from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
-from citizenvoice.templating import render
-from citizenvoice.textnorm import normalize_line
+from citizenvoice.text import numbers
+from citizenvoice.text.normalize import normalize_line
+from citizenvoice.web import sitesettings
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import route
+from citizenvoice.web.templating import render
 
 ADMIN = ["admin"]
 AUDIT_PAGE_SIZE = 50

@@ -9,17 +9,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import auth, numbers, printdesk, printexport
-from citizenvoice.charcount import count_print_chars
-from citizenvoice.essays import AUTHOR_ROLES
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
-from citizenvoice.routing import route
+from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import printdesk, printexport
+from citizenvoice.domain.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
+from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import printdesk as store
-from citizenvoice.templating import render
-from citizenvoice.textdiff import diff_html, is_substantive_change
-from citizenvoice.textnorm import normalize_line, normalize_text
+from citizenvoice.text import numbers
+from citizenvoice.text.charcount import count_print_chars
+from citizenvoice.text.diff import diff_html, is_substantive_change
+from citizenvoice.text.normalize import normalize_line, normalize_text
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import route
+from citizenvoice.web.templating import render
 
 EDITOR = ["editor"]
 PAGE_SIZE = 20

@@ -14,19 +14,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from citizenvoice import auth, lifecycle, moderation, numbers, privacy, sitesettings, submission
-from citizenvoice.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.routing import route
-from citizenvoice.screening import highlight_html
-from citizenvoice.staff import User
+from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import lifecycle, moderation, privacy, submission
+from citizenvoice.domain.screening import highlight_html
+from citizenvoice.model.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
+from citizenvoice.model.staff import User
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import wordlists
 from citizenvoice.store.moderation import Cursor, QueueFilters
-from citizenvoice.templating import render
-from citizenvoice.textdiff import diff_html
+from citizenvoice.text import numbers
+from citizenvoice.text.diff import diff_html
+from citizenvoice.web import sitesettings
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import route
+from citizenvoice.web.templating import render
 
 MODERATOR = ["moderator"]
 PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}

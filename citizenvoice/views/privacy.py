@@ -15,14 +15,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import privacy, sitesettings
-from citizenvoice.essays import Status
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.routing import PUBLIC, route
+from citizenvoice.domain import privacy
+from citizenvoice.model.essays import Status
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store.essays import Essay
-from citizenvoice.templating import render
+from citizenvoice.web import sitesettings
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.templating import render
 
 PRIVATE_HEADERS = {
     "cache-control": "private, no-store",

@@ -18,17 +18,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from citizenvoice import db as database
-from citizenvoice import feeds, httpcache, numbers, search
-from citizenvoice.directions import Direction, by_pillar
-from citizenvoice.essays import ROLE_GROUP_LABELS, Status
-from citizenvoice.photos import PHOTO_DIR
-from citizenvoice.routing import PUBLIC, route
+from citizenvoice.domain.photos import PHOTO_DIR
+from citizenvoice.model.directions import Direction, by_pillar
+from citizenvoice.model.essays import ROLE_GROUP_LABELS, Status
 from citizenvoice.settings import Settings
-from citizenvoice.sitesettings import site_settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import public as public_store
+from citizenvoice.store import search
 from citizenvoice.store.public import BoardKey, PublicEssay
-from citizenvoice.templating import STATIC_DIR, paragraphs_html, render
+from citizenvoice.text import numbers
+from citizenvoice.web import feeds, httpcache
+from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.sitesettings import site_settings
+from citizenvoice.web.templating import STATIC_DIR, paragraphs_html, render
 
 BOARD_PAGE_SIZE = 20
 SEARCH_PAGE_SIZE = 20

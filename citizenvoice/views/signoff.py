@@ -10,16 +10,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import printdesk, submission
-from citizenvoice.forms import read_form, text_field
-from citizenvoice.printdesk import PrintDeskError
-from citizenvoice.routing import PUBLIC, route
+from citizenvoice.domain import printdesk, submission
+from citizenvoice.domain.printdesk import PrintDeskError
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
 from citizenvoice.store.essays import Essay
-from citizenvoice.templating import render
-from citizenvoice.textdiff import diff_html
-from citizenvoice.textnorm import normalize_text
+from citizenvoice.text.diff import diff_html
+from citizenvoice.text.normalize import normalize_text
+from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.templating import render
 
 PRIVATE_HEADERS = {"cache-control": "no-store", "referrer-policy": "no-referrer", "x-robots-tag": "noindex"}
 NOT_FOUND = "没有找到这篇投稿。请检查链接是否完整。"

@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice import lifecycle, moderation, numbers, photos, ratelimit, sitesettings, submission
-from citizenvoice.directions import Direction, by_pillar
-from citizenvoice.essays import (
+from citizenvoice.domain import lifecycle, moderation, photos, ratelimit, submission
+from citizenvoice.model.directions import Direction, by_pillar
+from citizenvoice.model.essays import (
     Action,
     Actor,
     IllegalTransition,
@@ -30,15 +30,17 @@ from citizenvoice.essays import (
     new_tracking_code,
     normalize_tracking_code,
 )
-from citizenvoice.forms import parse_form, read_form, text_field
-from citizenvoice.routing import PUBLIC, route
-from citizenvoice.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, client_ip, csrf_valid
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
 from citizenvoice.store import ratelimit as rate_store
 from citizenvoice.store.essays import Essay, NewEssay
-from citizenvoice.templating import render
+from citizenvoice.text import numbers
+from citizenvoice.web import sitesettings
+from citizenvoice.web.forms import parse_form, read_form, text_field
+from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, client_ip, csrf_valid
+from citizenvoice.web.templating import render
 
 PRIVATE_HEADERS = {"cache-control": "no-store", "referrer-policy": "no-referrer", "x-robots-tag": "noindex"}
 # The form carries a one-time form token: a cached copy would hand the next essay an already-used token.

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from citizenvoice.errors import error_response
+from citizenvoice.web.errors import error_response
 
 
 class BodyTooLarge(HTTPException):

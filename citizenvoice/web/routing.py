@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from citizenvoice import auth
-from citizenvoice.numbers import ID_PATTERN
+from citizenvoice.domain import accounts as auth
+from citizenvoice.text.numbers import ID_PATTERN
 
 Role = Literal["admin", "moderator", "editor"]
 PUBLIC: frozenset[str] = frozenset()

@@ -108,7 +108,7 @@ def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "citizenvoice.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "citizenvoice.web.logs.JsonFormatter"}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
         },

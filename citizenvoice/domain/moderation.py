@@ -25,17 +25,18 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import lifecycle, numbers, screening, submission
 from citizenvoice.cli import command, run_async
-from citizenvoice.essays import STATUS_LABELS, Action, Actor, IllegalTransition, Status
-from citizenvoice.screening import Flag, Screener, ScreenerCache
+from citizenvoice.domain import lifecycle, screening, submission
+from citizenvoice.domain.screening import Flag, Screener, ScreenerCache
+from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, IllegalTransition, Status
 from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import utcnow, wordlists
 from citizenvoice.store.essays import Essay
-from citizenvoice.textnorm import normalize_line, normalize_text
+from citizenvoice.text import numbers
+from citizenvoice.text.normalize import normalize_line, normalize_text
 
 CLAIM_SECONDS = 10 * 60
 DUPLICATE_WINDOW = timedelta(days=90)

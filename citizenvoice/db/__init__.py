@@ -26,7 +26,7 @@ import aiosqlite
 
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # Queued write_at_once transactions committed together at most; bounds how long one batch holds the
 # write lock (a submission's statements take ~1 ms) while moderators' writes wait.

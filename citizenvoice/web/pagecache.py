@@ -38,9 +38,9 @@ from typing import Any
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from citizenvoice import httpcache, sitesettings
+from citizenvoice.web import httpcache, sitesettings
 
-log = logging.getLogger("citizenvoice.pagecache")
+log = logging.getLogger("citizenvoice.web.pagecache")
 
 GZIP_MINIMUM = 800  # as GZipMiddleware's minimum_size in app.py: tiny bodies are not worth it
 _COMPRESSIBLE = (b"text/", b"application/xml", b"application/atom+xml", b"application/json")

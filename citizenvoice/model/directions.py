@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from citizenvoice.essays import PILLARS
+from citizenvoice.model.essays import PILLARS
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from starlette.requests import HTTPConnection
 
-from citizenvoice.staff import ROLE_LABELS, ROLES, User  # noqa: F401  (re-exported)
+from citizenvoice.model.staff import ROLE_LABELS, ROLES, User  # noqa: F401  (re-exported)
 from citizenvoice.store import users as user_store
-from citizenvoice.textnorm import normalize_line
+from citizenvoice.text.normalize import normalize_line
 
 MIN_PASSWORD_LENGTH = 10
 IDLE_TIMEOUT = 8 * 3600

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import aiosqlite
 
-from citizenvoice import lifecycle, printexport
-from citizenvoice.charcount import count_print_chars
-from citizenvoice.essays import Action, Actor, Status
+from citizenvoice.domain import lifecycle, printexport
+from citizenvoice.model.essays import Action, Actor, Status
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.store.essays import Essay
 from citizenvoice.store.printdesk import PrintPage, PrintVersion, Slot
-from citizenvoice.textdiff import is_substantive_change
+from citizenvoice.text.charcount import count_print_chars
+from citizenvoice.text.diff import is_substantive_change
 
 BYLINE_STYLES = {"under_headline": "署名在标题下（单位 职务 姓名）", "after_body": "文末注明（作者系……）"}
 PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见报"}

@@ -8,10 +8,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from citizenvoice.security import add_security_headers
-from citizenvoice.templating import render
+from citizenvoice.web.security import add_security_headers
+from citizenvoice.web.templating import render
 
-log = logging.getLogger("citizenvoice.errors")
+log = logging.getLogger("citizenvoice.web.errors")
 
 TITLES = {
     400: "请求无法处理",

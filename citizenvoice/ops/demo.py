@@ -20,15 +20,16 @@ from datetime import date
 import aiosqlite
 
 from citizenvoice import db as database
-from citizenvoice import lifecycle, moderation, sitesettings
 from citizenvoice.cli import command, run_async
-from citizenvoice.essays import Action, Actor
-from citizenvoice.lifecycle import ActorRef
+from citizenvoice.domain import lifecycle, moderation
+from citizenvoice.domain.lifecycle import ActorRef
+from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store.essays import NewEssay
+from citizenvoice.web import sitesettings
 
 MODERATOR = ActorRef(Actor.MODERATOR)
 EDITOR = ActorRef(Actor.EDITOR)

@@ -28,9 +28,9 @@ from typing import Literal
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from citizenvoice.essays import AUTHOR_ROLES
+from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.store.essays import NewEssay
-from citizenvoice.textnorm import normalize_line, normalize_text, visible_length
+from citizenvoice.text.normalize import normalize_line, normalize_text, visible_length
 
 FORM_SALT = "submit-form"
 # Long enough to write an essay over a few evenings; a token older than this is refused (and reissued)

@@ -18,8 +18,8 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import lifecycle
-from citizenvoice.essays import STATUS_LABELS, Action, Status
+from citizenvoice.domain import lifecycle
+from citizenvoice.model.essays import STATUS_LABELS, Action, Status
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import utcnow

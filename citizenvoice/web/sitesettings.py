@@ -23,7 +23,7 @@ from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 
 CHECK_INTERVAL = 1.0
-log = logging.getLogger("citizenvoice.sitesettings")
+log = logging.getLogger("citizenvoice.web.sitesettings")
 
 # key -> (label, hint, longest accepted value)
 FIELDS: dict[str, tuple[str, str, int]] = {

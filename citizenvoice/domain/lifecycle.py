@@ -12,10 +12,9 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import search
-from citizenvoice.essays import PUBLIC_STATUSES, Action, Actor, BylineParts, Status, byline, next_status
+from citizenvoice.model.essays import PUBLIC_STATUSES, Action, Actor, BylineParts, Status, byline, next_status
 from citizenvoice.store import essays as essay_store
-from citizenvoice.store import utcnow
+from citizenvoice.store import search, utcnow
 from citizenvoice.store.essays import Essay
 
 

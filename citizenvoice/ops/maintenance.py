@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from citizenvoice import db as database
-from citizenvoice import privacy, sitesettings
 from citizenvoice.cli import command, run_async
-from citizenvoice.essays import normalize_tracking_code
+from citizenvoice.domain import privacy
+from citizenvoice.model.essays import normalize_tracking_code
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
+from citizenvoice.web import sitesettings
 
 DB_NAME = "citizenvoice.db"
 MEDIA_NAME = "media"

@@ -4,7 +4,7 @@ Forms are parsed here rather than by ``Request.form()`` for three reasons. Starl
 error into an English HTTPException(400) before a caller can catch it; it decodes urlencoded bytes as
 latin-1 and invalid %-escapes as U+FFFD; and it decodes a multipart text part that is not UTF-8 as
 latin-1. Both decodings accept bytes that are not text and store them as mojibake; here they are a 400
-and nothing is changed. (The total body size is limited earlier, by citizenvoice.bodylimit.)
+and nothing is changed. (The total body size is limited earlier, by citizenvoice.web.bodylimit.)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from citizenvoice.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, csrf_valid
+from citizenvoice.web.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, csrf_valid
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_FIELD_BYTES = 256 * 1024

@@ -14,16 +14,17 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice import auth, sitesettings
-from citizenvoice.directions import Direction
-from citizenvoice.essays import PILLARS
+from citizenvoice.domain import accounts as auth
+from citizenvoice.model.directions import Direction
+from citizenvoice.model.essays import PILLARS
+from citizenvoice.model.staff import ROLES, User
 from citizenvoice.settings import Settings
-from citizenvoice.staff import ROLES, User
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
-from citizenvoice.textnorm import normalize_line, normalize_text
+from citizenvoice.text.normalize import normalize_line, normalize_text
+from citizenvoice.web import sitesettings
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

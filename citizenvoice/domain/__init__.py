@@ -1,0 +1,1 @@
+"""The rules: plain functions over plain data; no Request, no app.state, no argparse."""

@@ -1,0 +1,1 @@
+"""The nouns every layer shares: essay states and transitions, directions, staff users."""

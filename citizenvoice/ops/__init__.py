@@ -1,0 +1,1 @@
+"""Operators' work: backup, restore, check, purge, demo data, reports."""

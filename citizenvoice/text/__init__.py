@@ -1,0 +1,1 @@
+"""Chinese text helpers: normalisation, diffs, character counting, numbers."""

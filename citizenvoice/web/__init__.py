@@ -1,0 +1,1 @@
+"""HTTP plumbing: the only layer besides views/ that knows Starlette."""
