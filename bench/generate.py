@@ -53,6 +53,7 @@ from citizenvoice.model.essays import PUBLIC_STATUSES, Status  # noqa: E402
 from citizenvoice.settings import Settings  # noqa: E402
 from citizenvoice.store import search  # noqa: E402
 from citizenvoice.store.essays import Essay, token_hash  # noqa: E402
+from citizenvoice.text import highlight  # noqa: E402
 
 GENERATOR_VERSION = 2  # bump when the data changes shape, so run.py regenerates stale databases
 PASSWORD = "bench-password-2026"
@@ -489,7 +490,7 @@ def fts_rows(doc: search.SearchDoc) -> tuple[tuple, tuple]:
     Built from search.py's own normalize/bigrams/characters helpers (and its direction token), in the
     same column order as its ``_fts_write``; the bench test compares the result token by token.
     """
-    headline, byline, body = search.normalize(doc.headline), search.normalize(doc.byline), search.normalize(doc.body)
+    headline, byline, body = highlight.normalize(doc.headline), highlight.normalize(doc.byline), highlight.normalize(doc.body)
     direction = search._direction_token(doc.direction)
     main = (
         doc.essay_id, search.bigrams(headline), search.bigrams(byline), search.bigrams(body),
@@ -545,13 +546,13 @@ def _fts_hashsize(conn: sqlite3.Connection, size: int) -> None:
 
 
 def _add_staff(conn: sqlite3.Connection) -> dict[str, int]:
-    from citizenvoice.domain import accounts as auth  # argon2 is only needed here
+    from citizenvoice.domain import accounts  # argon2 is only needed here
 
     ids: dict[str, int] = {}
     for username, display, role in STAFF:
         cur = conn.execute(
             "INSERT INTO users (username, display_name, password_hash) VALUES (?, ?, ?)",
-            (username, display, auth.hash_password(PASSWORD)),
+            (username, display, accounts.hash_password(PASSWORD)),
         )
         ids[role] = int(cur.lastrowid)
         conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", (ids[role], role))

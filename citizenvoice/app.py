@@ -12,7 +12,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
-from citizenvoice.domain.accounts import ABSOLUTE_TIMEOUT
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, signoff, submit
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
@@ -20,6 +19,7 @@ from citizenvoice.web.errors import exception_handlers
 from citizenvoice.web.logs import RequestLogMiddleware
 from citizenvoice.web.pagecache import PageCacheMiddleware
 from citizenvoice.web.security import SecurityHeadersMiddleware
+from citizenvoice.web.sessions import ABSOLUTE_TIMEOUT
 from citizenvoice.web.sitesettings import SiteSettingsMiddleware
 from citizenvoice.web.staticfiles import CachedStaticFiles
 from citizenvoice.web.templating import STATIC_DIR, StaticFiles, build_environment

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from citizenvoice import db as database
-from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import accounts
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
@@ -77,7 +77,7 @@ def _user_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="user_command", required=True)
     add = sub.add_parser("add", help="add a staff user")
     add.add_argument("name")
-    add.add_argument("--role", action="append", choices=auth.ROLES, required=True)
+    add.add_argument("--role", action="append", choices=accounts.ROLES, required=True)
     add.add_argument("--display-name", default="")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     disable = sub.add_parser("disable", help="disable a user and end their sessions")
@@ -99,8 +99,8 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
         try:
-            password_hash = auth.hash_password(password)
-        except auth.PasswordTooShort as exc:
+            password_hash = accounts.hash_password(password)
+        except accounts.PasswordTooShort as exc:
             print(exc, file=sys.stderr)
             return 2
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from starlette.testclient import TestClient
 
-from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import accounts
 from citizenvoice.store import users as user_store
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,7 +46,7 @@ def csrf_from(html: str) -> str:
 def add_user(client: TestClient, username: str, *roles: str, password: str = PASSWORD) -> int:
     async def create() -> int:
         async with client.app.state.db.write() as conn:
-            return await user_store.create_user(conn, username, auth.hash_password(password), set(roles))
+            return await user_store.create_user(conn, username, accounts.hash_password(password), set(roles))
 
     return client.portal.call(create)
 

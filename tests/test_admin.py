@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
 
 from citizenvoice.app import create_app
+from citizenvoice.domain import sitesettings as site_texts
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
@@ -469,7 +470,7 @@ def test_site_settings_require_the_names(admin_client):
 
 def test_another_worker_picks_up_site_settings_after_the_check_interval(admin_client, settings, monkeypatch):
     now = [1000.0]
-    other = sitesettings.SiteSettingsCache(settings, clock=lambda: now[0])
+    other = site_texts.SiteSettingsCache(settings, clock=lambda: now[0])
     db = admin_client.app.state.db
     assert admin_client.portal.call(other.refresh, db).city == "锦州"
     post(
@@ -484,9 +485,9 @@ def test_another_worker_picks_up_site_settings_after_the_check_interval(admin_cl
         },
         page="/admin/settings",
     )
-    now[0] += sitesettings.CHECK_INTERVAL / 2
+    now[0] += site_texts.CHECK_INTERVAL / 2
     assert admin_client.portal.call(other.refresh, db).city == "锦州"  # cached: no query yet
-    now[0] += sitesettings.CHECK_INTERVAL
+    now[0] += site_texts.CHECK_INTERVAL
     assert admin_client.portal.call(other.refresh, db).city == "海城"
 
 

@@ -7,7 +7,8 @@ import pytest
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from, login
 
-from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import accounts
+from citizenvoice.web import sessions
 
 
 def test_login_redirects_with_303_and_sets_httponly_lax_cookie(client):
@@ -25,7 +26,7 @@ def test_wrong_password_gets_generic_message_and_is_recorded(client):
     token = csrf_from(client.get("/login").text)
     response = client.post("/login", data={"username": "wang", "password": "wrong-password", "csrf_token": token})
     assert response.status_code == 400
-    assert auth.LOGIN_FAILED_MESSAGE in response.text
+    assert accounts.LOGIN_FAILED_MESSAGE in response.text
     assert 'value="wang"' in response.text
 
 
@@ -42,7 +43,7 @@ def test_throttled_after_five_failures_even_with_right_password(client):
     for _ in range(5):
         client.post("/login", data={"username": "li", "password": "nope-nope-nope", "csrf_token": token})
     response = client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 400 and auth.LOGIN_FAILED_MESSAGE in response.text
+    assert response.status_code == 400 and accounts.LOGIN_FAILED_MESSAGE in response.text
 
 
 def test_session_is_replaced_on_login_and_cleared_on_logout(client):
@@ -58,8 +59,8 @@ def test_session_is_replaced_on_login_and_cleared_on_logout(client):
 
 def test_password_minimum_length():
     try:
-        auth.hash_password("short")
-    except auth.PasswordTooShort as exc:
+        accounts.hash_password("short")
+    except accounts.PasswordTooShort as exc:
         assert "10" in str(exc)
     else:
         raise AssertionError("short password accepted")
@@ -70,7 +71,7 @@ def test_idle_session_expires_after_eight_hours(client, monkeypatch):
     login(client, "sun")
     assert client.get("/login").status_code == 303  # signed in: sent on to the staff area
     real_time = time.time
-    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.IDLE_TIMEOUT + 5)
+    monkeypatch.setattr(accounts.time, "time", lambda: real_time() + sessions.IDLE_TIMEOUT + 5)
     assert client.get("/login").status_code == 200  # the login form again
 
 
@@ -96,32 +97,32 @@ def test_absolute_session_timeout_ends_even_an_active_session(client, monkeypatc
     # Active all day: a request every 7 hours keeps the idle clock fresh, so only the 24-hour limit can
     # end the session.
     for hours in (7, 14, 21):
-        monkeypatch.setattr(auth.time, "time", lambda hours=hours: real_time() + hours * 3600)
+        monkeypatch.setattr(accounts.time, "time", lambda hours=hours: real_time() + hours * 3600)
         assert client.get("/login").status_code == 303, f"signed out after {hours} h"
-    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.ABSOLUTE_TIMEOUT + 3600)
+    monkeypatch.setattr(accounts.time, "time", lambda: real_time() + sessions.ABSOLUTE_TIMEOUT + 3600)
     assert client.get("/login").status_code == 200
 
 
 def test_five_failures_from_one_address_throttle_every_account(client):
     add_user(client, "wu", "moderator")
     token = csrf_from(client.get("/login").text)
-    for n in range(auth.THROTTLE_LIMIT):
+    for n in range(accounts.THROTTLE_LIMIT):
         client.post("/login", data={"username": f"guess-{n}", "password": "nope-nope-nope", "csrf_token": token})
     response = client.post("/login", data={"username": "wu", "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 400 and auth.LOGIN_FAILED_MESSAGE in response.text
+    assert response.status_code == 400 and accounts.LOGIN_FAILED_MESSAGE in response.text
 
 
 def test_the_throttle_lifts_after_fifteen_minutes(client, monkeypatch):
     add_user(client, "zheng", "moderator")
     token = csrf_from(client.get("/login").text)
-    for _ in range(auth.THROTTLE_LIMIT):
+    for _ in range(accounts.THROTTLE_LIMIT):
         client.post("/login", data={"username": "zheng", "password": "nope-nope-nope", "csrf_token": token})
     real_time = time.time
-    monkeypatch.setattr(auth.time, "time", lambda: real_time() + auth.THROTTLE_WINDOW - 60)
+    monkeypatch.setattr(accounts.time, "time", lambda: real_time() + accounts.THROTTLE_WINDOW - 60)
     refused = client.post("/login", data={"username": "zheng", "password": PASSWORD, "csrf_token": token})
     assert refused.status_code == 400
     # The refused attempt above counts as a failure too, so wait out the window from it.
-    monkeypatch.setattr(auth.time, "time", lambda: real_time() + 2 * auth.THROTTLE_WINDOW)
+    monkeypatch.setattr(accounts.time, "time", lambda: real_time() + 2 * accounts.THROTTLE_WINDOW)
     response = client.post("/login", data={"username": "zheng", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 303
 

@@ -20,8 +20,7 @@ if str(ROOT) not in sys.path:  # bench/ is not a package on the path when pytest
 
 from bench import generate, loadlib, run  # noqa: E402
 from citizenvoice import db as database  # noqa: E402
-from citizenvoice.domain import accounts as auth  # noqa: E402
-from citizenvoice.domain import submission  # noqa: E402
+from citizenvoice.domain import accounts, submission  # noqa: E402
 from citizenvoice.domain.screening import SAMPLE_BANNED, SAMPLE_SUSPECT, Screener  # noqa: E402
 from citizenvoice.model.essays import AUTHOR_ROLES, BylineParts, byline  # noqa: E402
 from citizenvoice.store import search  # noqa: E402
@@ -159,7 +158,7 @@ def test_generated_staff_can_sign_in(generated: tuple[Path, dict[str, object]]) 
     }
     assert found["bench-mod"][0] == "moderator"
     assert found["bench-editor"][0] == "editor"
-    assert auth.verify_password(found["bench-mod"][1], generate.PASSWORD)
+    assert accounts.verify_password(found["bench-mod"][1], generate.PASSWORD)
 
 
 def test_planted_screening_words_are_flagged_and_banned_ones_are_high_risk(

@@ -31,6 +31,7 @@ from citizenvoice.store.search import (
     remove_essay,
     search,
 )
+from citizenvoice.text import highlight
 
 MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "0005_search.sql"
 T = TypeVar("T")
@@ -272,7 +273,7 @@ def test_headline_only_hit_shows_the_start_of_the_body() -> None:
 
 
 def test_highlight_maps_normalized_matches_back_to_the_original() -> None:
-    spans = search_module.match_spans("ＡＩ与ﬁ工作", ["ai", "i"])
+    spans = highlight.match_spans("ＡＩ与ﬁ工作", ["ai", "i"])
     assert spans == [(0, 2), (3, 4)]  # fullwidth letters and the ﬁ ligature are marked whole
 
 

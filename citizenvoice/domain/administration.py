@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice.domain import accounts as auth
+from citizenvoice.domain import accounts, sitesettings
 from citizenvoice.model.directions import Direction
 from citizenvoice.model.essays import PILLARS
 from citizenvoice.model.staff import ROLES, User
@@ -24,7 +24,6 @@ from citizenvoice.store import directions as direction_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
 from citizenvoice.text.normalize import normalize_line, normalize_text
-from citizenvoice.web import sitesettings
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{2,31}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -123,8 +122,8 @@ def _check_roles(roles: frozenset[str], errors: dict[str, str]) -> None:
 
 
 def _check_password(password: str, errors: dict[str, str]) -> None:
-    if len(password) < auth.MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少需要 {auth.MIN_PASSWORD_LENGTH} 个字符。"
+    if len(password) < accounts.MIN_PASSWORD_LENGTH:
+        errors["password"] = f"密码至少需要 {accounts.MIN_PASSWORD_LENGTH} 个字符。"
     elif len(password) > 200:
         errors["password"] = "密码不能超过 200 个字符。"
 
@@ -146,7 +145,7 @@ async def add_user(conn: aiosqlite.Connection, actor: User, form: UserForm) -> i
     if await user_store.get_by_username(conn, form.username):
         raise Invalid({"username": "这个用户名已被使用。"})
     user_id = await user_store.create_user(
-        conn, form.username, auth.hash_password(form.password), set(form.roles), form.display_name
+        conn, form.username, accounts.hash_password(form.password), set(form.roles), form.display_name
     )
     after = {"username": form.username, "display_name": form.display_name, "roles": sorted(form.roles)}
     await _audit(conn, actor, "user.add", f"user:{form.username}", None, after)
@@ -197,7 +196,7 @@ async def reset_password(conn: aiosqlite.Connection, actor: User, user_id: int, 
     if errors:
         raise Invalid(errors)
     # set_password also ends the user's sessions. The audit row says that it happened, never the value.
-    await user_store.set_password(conn, user_id, auth.hash_password(password))
+    await user_store.set_password(conn, user_id, accounts.hash_password(password))
     await _audit(conn, actor, "user.password", f"user:{user.username}", None, {"sessions_ended": True})
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.settings import Settings
 from citizenvoice.store import ratelimit as store
-from citizenvoice.web.security import keyed_hash
 
 
 @dataclass(frozen=True)

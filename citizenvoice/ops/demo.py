@@ -21,15 +21,13 @@ import aiosqlite
 
 from citizenvoice import db as database
 from citizenvoice.cli import command, run_async
-from citizenvoice.domain import lifecycle, moderation
+from citizenvoice.domain import lifecycle, moderation, sitesettings
 from citizenvoice.domain.lifecycle import ActorRef
 from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import Settings
-from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store.essays import NewEssay
-from citizenvoice.web import sitesettings
 
 MODERATOR = ActorRef(Actor.MODERATOR)
 EDITOR = ActorRef(Actor.EDITOR)
@@ -273,7 +271,7 @@ async def _load_one(conn: aiosqlite.Connection, demo: DemoEssay, site: Settings,
 async def load_demo(db: database.Database, base: Settings) -> list[str]:
     """Load the demo essays not yet present; returns the tracking codes added."""
     async with db.read() as conn:
-        site = sitesettings.merged(base, await admin_store.load_site_settings(conn))
+        site = await sitesettings.load(conn, base)
     added, screeners = [], moderation.ScreenerCache()
     for demo in ESSAYS:
         async with db.write() as conn:

@@ -25,12 +25,11 @@ from typing import Any
 
 from citizenvoice import db as database
 from citizenvoice.cli import command, run_async
-from citizenvoice.domain import privacy
+from citizenvoice.domain import privacy, sitesettings
 from citizenvoice.model.essays import normalize_tracking_code
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
-from citizenvoice.web import sitesettings
 
 DB_NAME = "citizenvoice.db"
 MEDIA_NAME = "media"
@@ -347,7 +346,7 @@ def check(args: argparse.Namespace, settings: Settings) -> int:
 def purge(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: database.Database) -> privacy.PurgeReport:
         async with db.read() as conn:
-            city = sitesettings.merged(settings, await admin_store.load_site_settings(conn)).city
+            city = (await sitesettings.load(conn, settings)).city
         return await privacy.purge(
             db, retention_days=settings.retention_days, media_dir=settings.media_path, city=city
         )
@@ -412,7 +411,7 @@ def erase(args: argparse.Namespace, settings: Settings) -> int:
         if essay_id is None:
             return 1
         async with db.write() as conn:
-            city = sitesettings.merged(settings, await admin_store.load_site_settings(conn)).city
+            city = (await sitesettings.load(conn, settings)).city
             await privacy.erase_for_author(
                 conn, essay_id, args.keep_text, city=city, media_dir=settings.media_path
             )

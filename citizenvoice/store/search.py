@@ -29,14 +29,12 @@ publish, unpublish or edit that caused them. Only published essays are handed to
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import aiosqlite
+
+from citizenvoice.text.highlight import highlight, normalize, snippet
 
 MAX_TERMS = 8
 MAX_TERM_CHARS = 100
@@ -52,9 +50,6 @@ PROBE_CHARS = 6
 # of about zero). Such results keep headline hits first and then list each tier newest first by
 # essay id (ids grow with submission, so this is close to publication order); the total stays exact.
 RANK_CAP = 2000
-
-SNIPPET_CHARS = 110
-SNIPPET_LEAD = 30  # characters of context kept before the first match
 
 # The FTS tables use the 'ascii' tokenizer with every printable ASCII punctuation mark declared a
 # token character, so the only separators left are the space that joins the shadow's tokens and
@@ -94,10 +89,6 @@ class SearchResults:
 
 # ---------------------------------------------------------------------------------------------
 # Normalization and the shadow text
-
-
-def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def parse_query(q: str) -> list[str]:
@@ -403,7 +394,7 @@ async def _load_docs(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Se
 
 
 # ---------------------------------------------------------------------------------------------
-# Highlighting on the original text
+# Hits, highlighted on the original text (citizenvoice.text.highlight)
 
 
 def _hit(doc: SearchDoc, terms: list[str], headline_hit: bool) -> SearchHit:
@@ -416,79 +407,3 @@ def _hit(doc: SearchDoc, terms: list[str], headline_hit: bool) -> SearchHit:
         published_at=doc.published_at,
         headline_hit=headline_hit,
     )
-
-
-@lru_cache(maxsize=65536)
-def _normalize_char(ch: str) -> str:
-    return normalize(ch)
-
-
-def _normalized_with_owners(text: str) -> tuple[str, list[int] | None]:
-    """The normalized text and, per normalized character, the index of the original character.
-
-    ``None`` means the mapping is the identity (every character normalized to exactly one). Text is
-    normalized piece by piece so positions can be mapped back; where that differs from normalizing
-    the whole string (a combining accent that composes), highlighting may miss a match, but which
-    essays match is decided by the index and stays exact.
-    """
-    pieces = [_normalize_char(ch) for ch in text]
-    normed = "".join(pieces)
-    if len(normed) == len(text):  # no character normalizes to "", so each gave exactly one
-        return normed, None
-    owners: list[int] = []
-    for index, piece in enumerate(pieces):
-        owners.extend([index] * len(piece))
-    return normed, owners
-
-
-def match_spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
-    """Merged [start, end) spans of the original text covered by any occurrence of any term."""
-    normed, owners = _normalized_with_owners(text)
-    spans: list[tuple[int, int]] = []
-    for term in terms:
-        at = normed.find(term)
-        while at != -1:
-            end = at + len(term)
-            spans.append((at, end) if owners is None else (owners[at], owners[end - 1] + 1))
-            at = normed.find(term, at + 1)
-    return _merge(sorted(spans))
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
-    out: list[str] = []
-    pos = start
-    for s, e in spans:
-        s, e = max(s, start), min(e, end)
-        if s >= e:
-            continue
-        out.append(html.escape(text[pos:s]))
-        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
-        pos = e
-    out.append(html.escape(text[pos:end]))
-    return "".join(out)
-
-
-def highlight(text: str, terms: Sequence[str]) -> str:
-    """The whole text, HTML-escaped, with every term occurrence in <mark>."""
-    return _render(text, match_spans(text, terms), 0, len(text))
-
-
-def snippet(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
-    """An escaped window of the body around its first match (or its start), with … at cut ends."""
-    spans = match_spans(body, terms)
-    first = spans[0][0] if spans else 0
-    start = max(0, first - SNIPPET_LEAD)
-    end = min(len(body), start + width)
-    start = max(0, min(start, end - width))  # near the end, widen backwards to keep the width
-    text = _render(body, spans, start, end)
-    return ("…" if start > 0 else "") + text + ("…" if end < len(body) else "")

@@ -11,7 +11,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice.domain import accounts as auth
 from citizenvoice.domain import administration as admin
 from citizenvoice.model.directions import by_pillar
 from citizenvoice.model.staff import ROLES, User
@@ -21,7 +20,7 @@ from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
 from citizenvoice.text import numbers
 from citizenvoice.text.normalize import normalize_line
-from citizenvoice.web import sitesettings
+from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import route
 from citizenvoice.web.templating import render
@@ -32,7 +31,7 @@ _FLASH = "admin_flash"
 
 
 async def _actor(request: Request) -> User:
-    user = await auth.current_user(request)
+    user = await sessions.current_user(request)
     assert user is not None  # the route's access check let only admins in
     return user
 

@@ -9,7 +9,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice.domain import accounts as auth
 from citizenvoice.domain import printdesk, printexport
 from citizenvoice.domain.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
 from citizenvoice.model.essays import AUTHOR_ROLES
@@ -19,6 +18,7 @@ from citizenvoice.text import numbers
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import diff_html, is_substantive_change
 from citizenvoice.text.normalize import normalize_line, normalize_text
+from citizenvoice.web import sessions
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import route
 from citizenvoice.web.templating import render
@@ -28,7 +28,7 @@ PAGE_SIZE = 20
 
 
 async def _user_id(request: Request) -> int:
-    user = await auth.current_user(request)
+    user = await sessions.current_user(request)
     assert user is not None  # route() already required a signed-in editor
     return user.id
 

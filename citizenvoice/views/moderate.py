@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from citizenvoice.domain import accounts as auth
 from citizenvoice.domain import lifecycle, moderation, privacy, submission
 from citizenvoice.domain.screening import highlight_html
 from citizenvoice.model.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
@@ -26,7 +25,7 @@ from citizenvoice.store import wordlists
 from citizenvoice.store.moderation import Cursor, QueueFilters
 from citizenvoice.text import numbers
 from citizenvoice.text.diff import diff_html
-from citizenvoice.web import sitesettings
+from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import route
 from citizenvoice.web.templating import render
@@ -38,7 +37,7 @@ REFUSED = (moderation.ClaimedByOther, IllegalTransition, lifecycle.StaleVersion)
 
 
 async def _user(request: Request) -> User:
-    user = await auth.current_user(request)
+    user = await sessions.current_user(request)
     assert user is not None  # the route's access check let only moderators and admins in
     return user
 

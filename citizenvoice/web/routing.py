@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from citizenvoice.domain import accounts as auth
 from citizenvoice.text.numbers import ID_PATTERN
+from citizenvoice.web import sessions
 
 Role = Literal["admin", "moderator", "editor"]
 PUBLIC: frozenset[str] = frozenset()
@@ -64,7 +64,7 @@ def route(
 def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Endpoint:
     @functools.wraps(endpoint)
     async def guarded(request: Request) -> Response:
-        user = await auth.current_user(request)
+        user = await sessions.current_user(request)
         if user is None:
             if request.method == "GET":
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

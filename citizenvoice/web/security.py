@@ -1,4 +1,4 @@
-"""CSRF tokens, security headers, and hashed client keys for rate limits.
+"""CSRF tokens, security headers, and the client's address.
 
 CSRF uses a signed double submit: a random per-browser cookie, and a form token that is the HMAC of
 that cookie under the app's secret. A page from another site can neither read the cookie nor compute
@@ -7,13 +7,14 @@ the HMAC, and anonymous residents need no server-side session for it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from citizenvoice.domain.keys import keyed_mac
 
 CSRF_COOKIE = "cv_csrf"
 CSRF_FIELD = "csrf_token"
@@ -37,15 +38,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def _hmac(secret: str, purpose: str, value: str) -> str:
-    return hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def keyed_hash(secret: str, purpose: str, value: str) -> str:
-    """A stable, non-reversible key for an IP or phone number in counters and logs."""
-    return _hmac(secret, purpose, value)[:32]
-
-
 def csrf_token(request: HTTPConnection) -> str:
     """The token for forms on this page; issues the browser a CSRF cookie when it has none."""
     secret = request.app.state.secret_key
@@ -53,14 +45,14 @@ def csrf_token(request: HTTPConnection) -> str:
     if not seed or len(seed) > 64:
         seed = secrets.token_urlsafe(32)
         request.scope[_NEW_CSRF_KEY] = seed
-    return _hmac(secret, "csrf", seed)
+    return keyed_mac(secret, "csrf", seed)
 
 
 def csrf_valid(request: HTTPConnection, submitted: object) -> bool:
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not isinstance(submitted, str) or not submitted:
         return False
-    expected = _hmac(request.app.state.secret_key, "csrf", seed)
+    expected = keyed_mac(request.app.state.secret_key, "csrf", seed)
     return hmac.compare_digest(expected, submitted)
 
 

@@ -1,67 +1,20 @@
-"""Site texts an admin may change (site name, city, paper, column title, lead), cached per worker.
-
-The deployment's defaults come from settings.py; overrides live in the ``site_settings`` table. Each
-worker keeps the merged :class:`Settings` in memory and re-reads the table only when the
-``site_settings`` list version has moved, and checks that version at most once per ``CHECK_INTERVAL``
-seconds, so a page view costs no query at all most of the time and an admin's change reaches every
-worker within a second (the admin's own worker at once).
-"""
+"""The worker's copy of the admin-editable site texts (:mod:`citizenvoice.domain.sitesettings`):
+created with the app, brought up to date before each request, read by views and templates."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sqlite3
-import time
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from citizenvoice.domain.sitesettings import FIELDS, SiteSettingsCache
 from citizenvoice.settings import Settings
-from citizenvoice.store import admin as admin_store
 
-CHECK_INTERVAL = 1.0
-log = logging.getLogger("citizenvoice.web.sitesettings")
-
-# key -> (label, hint, longest accepted value)
-FIELDS: dict[str, tuple[str, str, int]] = {
-    "site_name": ("网站名称", "显示在浏览器标题和页脚。", 40),
-    "city": ("城市", "用于匿名署名，如「锦州市民」。只填城市名，不带「市」。", 20),
-    "paper_name": ("报纸名称", "不带书名号，如「锦州日报」。", 40),
-    "column_title": ("栏目名称", "如「写给下一个五年」。", 40),
-    "lead": ("首页核心提示", "首页标题下的一段导语，约 200 字；留空则使用默认导语。", 600),
-}
-
-
-def merged(base: Settings, overrides: dict[str, str]) -> Settings:
-    known = {k: v for k, v in overrides.items() if k in FIELDS}
-    return dataclasses.replace(base, **known)
-
-
-class SiteSettingsCache:
-    def __init__(self, base: Settings, clock: Callable[[], float] = time.monotonic) -> None:
-        self.base = base
-        self._clock = clock
-        self._current = base
-        self._version: int | None = None
-        self._checked_at = float("-inf")
-
-    def current(self) -> Settings:
-        return self._current
-
-    async def refresh(self, db: Any, *, force: bool = False) -> Settings:
-        now = self._clock()
-        if not force and now - self._checked_at < CHECK_INTERVAL:
-            return self._current
-        self._checked_at = now
-        async with db.read() as conn:
-            version = await admin_store.site_settings_version(conn)
-            if version != self._version or force:
-                self._current = merged(self.base, await admin_store.load_site_settings(conn))
-                self._version = version
-        return self._current
+__all__ = ["FIELDS", "SiteSettingsMiddleware", "cache_for", "refreshed", "site_settings", "site_settings_for_app"]
+log = logging.getLogger("citizenvoice.sitesettings")
 
 
 def cache_for(app: Any) -> SiteSettingsCache:

@@ -12,11 +12,11 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from citizenvoice.domain.accounts import USER_SCOPE_KEY
 from citizenvoice.model.essays import AUTHOR_ROLES, PILLARS, ROLE_GROUP_LABELS, STATUS_LABELS
 from citizenvoice.model.staff import ROLE_LABELS
 from citizenvoice.settings import Settings
 from citizenvoice.web.security import CSRF_FIELD, csrf_token
+from citizenvoice.web.sessions import USER_SCOPE_KEY
 from citizenvoice.web.sitesettings import site_settings
 
 ROOT = Path(__file__).resolve().parents[2]
