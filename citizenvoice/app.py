@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
+from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, signoff, submit
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
@@ -87,4 +88,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     app.state.secret_key = secret_key
     app.state.static = StaticFiles()
     app.state.templates = build_environment(settings, app.state.static)
+    app.state.screener = ScreenerCache()  # the worker's compiled word lists, rebuilt when the lists change
     return app

@@ -1,49 +1,19 @@
-"""The ``citizenvoice`` command: serve, migrate, user, and the commands other modules register."""
+"""The ``citizenvoice`` command: serve, migrate and user here; backup, restore, check, purge, erase,
+export, demo and queue-report from the ops/ modules, which register themselves when imported below."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from citizenvoice import db as database
 from citizenvoice.domain import accounts
+from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
+from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
-
-CLI_ACTOR = "command line"  # the audit trail's name for whoever runs the command
-
-Command = Callable[[argparse.Namespace, Settings], int]
-_COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def command(name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    """Register a sub-command; modules that own an idea (backup, demo, purge…) add their own."""
-
-    def register(func: Command) -> Command:
-        _COMMANDS[name] = (func, arguments, help)
-        return func
-
-    return register
-
-
-def run_async(settings: Settings, work: Callable[[database.Database], Any]) -> Any:
-    """Run ``work(db)`` against a migrated, open database."""
-
-    async def main() -> Any:
-        database.migrate(settings.db_path)
-        db = database.Database(settings.db_path, readers=1)
-        await db.open()
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -147,27 +117,14 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
     return run_async(settings, list_all)
 
 
-def _load_command_modules() -> None:
-    # Imported for their @command registrations; each module owns its own commands.
-    import importlib
-
-    for name in ("citizenvoice.ops.demo", "citizenvoice.ops.maintenance", "citizenvoice.domain.moderation"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
 def main(argv: list[str] | None = None) -> int:
-    _load_command_modules()
     parser = argparse.ArgumentParser(prog="citizenvoice", description="写给下一个五年 — CitizenVoice")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, arguments, help_text) in sorted(_COMMANDS.items()):
+    for name, (_, arguments, help_text) in sorted(COMMANDS.items()):
         arguments(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    return _COMMANDS[args.command][0](args, settings)
+    return COMMANDS[args.command][0](args, settings)
 
 
 if __name__ == "__main__":

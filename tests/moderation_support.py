@@ -66,7 +66,7 @@ def new_essay(
             moment = datetime.now(UTC) - timedelta(hours=submitted_hours_ago)
             await conn.execute("UPDATE essays SET submitted_at = ? WHERE id = ?", (moderation.iso(moment), essay_id))
         if screen:
-            screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
+            screener = await moderation.load_screener(conn, client.app.state.screener)
             await moderation.screen_submission(conn, essay_id, screener)
         await bring_to(conn, essay_id, status)
         return essay_id

@@ -68,7 +68,7 @@ def test_rescreening_replaces_the_old_flags(client) -> None:
     async def edit(conn):
         await lifecycle.edit_text(conn, essay_id, moderation.moderator(1), city="锦州", version=None,
                                   headline="新标题新标题", body=clean)  # fmt: skip
-        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
+        screener = await moderation.load_screener(conn, client.app.state.screener)
         return await moderation.screen_submission(conn, essay_id, screener)
 
     result = run_db(client, edit, write=True)
@@ -77,7 +77,7 @@ def test_rescreening_replaces_the_old_flags(client) -> None:
 
 
 def test_the_screener_is_rebuilt_only_when_the_word_lists_change(client) -> None:
-    cache = moderation.screener_cache(client.app)
+    cache = client.app.state.screener
 
     async def load(conn):
         return await moderation.load_screener(conn, cache)
@@ -123,7 +123,7 @@ def _rewrite(client, essay_id: int, body: str) -> None:
     async def rewrite(conn):
         await lifecycle.edit_text(conn, essay_id, moderation.moderator(1), city="锦州", version=None,
                                   headline="完全不同的文章", body=body)  # fmt: skip
-        screener = await moderation.load_screener(conn, moderation.screener_cache(client.app))
+        screener = await moderation.load_screener(conn, client.app.state.screener)
         await moderation.screen_submission(conn, essay_id, screener)
 
     run_db(client, rewrite, write=True)
@@ -248,7 +248,7 @@ def test_two_moderators_deciding_at_once_exactly_one_succeeds(client) -> None:
     a, b = staff.add("anna"), staff.add("bo")
     essay_id = new_essay(client)
     version = essay(client, essay_id).version
-    screener = run_db(client, lambda conn: moderation.load_screener(conn, moderation.screener_cache(client.app)))
+    screener = run_db(client, lambda conn: moderation.load_screener(conn, client.app.state.screener))
 
     async def decide(user_id: int, action: str, reason: str = ""):
         async with client.app.state.db.write() as conn:

@@ -20,6 +20,7 @@ from support import db_read, db_write
 
 from citizenvoice.domain import lifecycle, photos
 from citizenvoice.model.essays import Action, Actor, new_tracking_code
+from citizenvoice.model.public import PublicEssay
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import public as public_store
@@ -312,7 +313,7 @@ def test_printed_essay_carries_the_edition_badge(client: TestClient) -> None:
     ],
 )
 def test_printed_label(edition: str, label: str) -> None:
-    essay = public_store.PublicEssay(
+    essay = PublicEssay(
         id=1, status="printed", direction_id=1, headline="", body="", byline_parts=None,  # type: ignore[arg-type]
         featured=False, published_at="", updated_at="", printed_edition=edition, has_photo=False,
     )

@@ -1,5 +1,5 @@
 """Moderation: screening a submission, claims on queue items, decisions (one at a time or in bulk), and
-queue health, including the ``citizenvoice queue-report`` command.
+queue health (the ``citizenvoice queue-report`` command prints it: ops/reports.py).
 
 Rules moderators rely on:
 
@@ -16,7 +16,6 @@ Rules moderators rely on:
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +24,9 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice.cli import command, run_async
 from citizenvoice.domain import lifecycle, screening, submission
 from citizenvoice.domain.screening import Flag, Screener, ScreenerCache
 from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, IllegalTransition, Status
-from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
@@ -85,15 +82,6 @@ def moderator(user_id: int) -> lifecycle.ActorRef:
 
 # ---------------------------------------------------------------------------------------------------
 # Screening
-
-
-def screener_cache(app: Any) -> ScreenerCache:
-    """The worker's cache of the compiled word lists (``app.state.screener``), created on first use."""
-    cache = getattr(app.state, "screener", None)
-    if cache is None:
-        cache = ScreenerCache()
-        app.state.screener = cache
-    return cache
 
 
 async def load_screener(conn: aiosqlite.Connection, cache: ScreenerCache) -> Screener:
@@ -155,13 +143,12 @@ def prescreen(screener: Screener, words_version: int, headline: str, body: str) 
     return Prescreened(words_version, headline, body, results, keys, shingles, screening.signature_to_bytes(signature))
 
 
-async def prescreen_text(app: Any, headline: str, body: str) -> Prescreened:
+async def prescreen_text(db: Any, cache: ScreenerCache, headline: str, body: str) -> Prescreened:
     """:func:`prescreen` with the worker's cached screener, for a text about to be stored."""
-    cache = screener_cache(app)
-    version = wordlists.peek_words_version(app.state.db.peek())
+    version = wordlists.peek_words_version(db.peek())
     screener = cache.get(version)
     if screener is None:
-        async with app.state.db.read() as conn:
+        async with db.read() as conn:
             version = await wordlists.words_version(conn)
             screener = cache.get(version) or cache.install(version, **await wordlists.load_words(conn))
     return prescreen(screener, version, headline, body)
@@ -192,7 +179,7 @@ async def store_screening(conn: aiosqlite.Connection, essay_id: int, found: Pres
 
 
 async def screen_essay(
-    conn: aiosqlite.Connection, app: Any, essay_id: int, prescreened: Prescreened | None = None
+    conn: aiosqlite.Connection, cache: ScreenerCache, essay_id: int, prescreened: Prescreened | None = None
 ) -> Screened:
     """:func:`screen_submission` with the worker's cached screener: the one call a handler that stores
     a text (the submission form, the author's resubmission) needs, inside its write transaction.
@@ -201,7 +188,7 @@ async def screen_essay(
     lists have not changed since; otherwise the text is screened again here with the current lists."""
     if prescreened is not None and prescreened.words_version == await wordlists.words_version(conn):
         return await store_screening(conn, essay_id, prescreened)
-    return await screen_submission(conn, essay_id, await load_screener(conn, screener_cache(app)))
+    return await screen_submission(conn, essay_id, await load_screener(conn, cache))
 
 
 async def link_duplicates(conn: aiosqlite.Connection, essay_id: int, found: Prescreened) -> list[tuple[int, float]]:
@@ -626,14 +613,3 @@ def report_lines(health: QueueHealth) -> list[str]:
     ]
     lines += [f"  {STATUS_LABELS[s]} {s}: {health.counts.get(s, 0)}" for s in Status]
     return lines
-
-
-@command("queue-report", "print the moderation queue's health (for a daily cron mail)")
-def queue_report(args: argparse.Namespace, settings: Settings) -> int:
-    async def work(db: Any) -> QueueHealth:
-        async with db.read() as conn:
-            return await queue_health(conn, settings.queue_target_hours)
-
-    health = run_async(settings, work)
-    print("\n".join(report_lines(health)))
-    return 0

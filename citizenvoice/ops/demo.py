@@ -20,10 +20,10 @@ from datetime import date
 import aiosqlite
 
 from citizenvoice import db as database
-from citizenvoice.cli import command, run_async
 from citizenvoice.domain import lifecycle, moderation, sitesettings
 from citizenvoice.domain.lifecycle import ActorRef
 from citizenvoice.model.essays import Action, Actor
+from citizenvoice.ops.commands import command, run_async
 from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store

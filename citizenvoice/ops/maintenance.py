@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from citizenvoice import db as database
-from citizenvoice.cli import command, run_async
 from citizenvoice.domain import privacy, sitesettings
 from citizenvoice.model.essays import normalize_tracking_code
+from citizenvoice.ops.commands import command, run_async
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store

@@ -3,8 +3,8 @@ feeds and the sitemap.
 
 Privacy by construction: every query here selects from ``_CARD`` / ``_FULL``, which name only public
 columns, so phone, e-mail, tracking code, token hash and IP cannot reach a page, feed or sitemap
-through this module. The personal name stays inside :class:`BylineParts`; pages print ``byline()``,
-which leaves it out when the author chose a role-only byline.
+through this module. The personal name stays inside :class:`BylineParts`; pages print
+:meth:`PublicEssay.byline`, which leaves it out when the author chose a role-only byline.
 
 Index use (checked with EXPLAIN QUERY PLAN in tests/test_public.py): the lists are ordered by
 ``essays_board`` (direction_id, status, featured DESC, published_at DESC, id DESC) and
@@ -19,19 +19,18 @@ Queries are assembled only from fixed SQL fragments (the status literals above a
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
 import aiosqlite
 
-from citizenvoice.model.essays import PUBLIC_STATUSES, BylineParts, byline
+from citizenvoice.model.essays import PUBLIC_STATUSES, BylineParts
+from citizenvoice.model.public import EXCERPT_CHARS, BoardKey, PublicEssay
 from citizenvoice.store import fetch_all, fetch_one, fetch_value
 
 # Literal SQL text, not parameters: the branch per status is what lets the index order the rows.
 _STATUSES = tuple(sorted(str(s) for s in PUBLIC_STATUSES))
 _IN_PUBLIC = "(" + ", ".join(f"'{s}'" for s in _STATUSES) + ")"
-EXCERPT_CHARS = 90
 
 _BASE = (
     "e.id AS id, e.status AS status, e.direction_id AS direction_id, e.headline AS headline,"
@@ -46,58 +45,6 @@ _FULL = f"{_BASE}, e.body AS body, e.photo_path AS photo_path"
 BOARD_ORDER = "featured DESC, published_at DESC, id DESC"
 _BOARD_ORDER_REVERSED = "featured, published_at, id"
 RECENT_ORDER = "published_at DESC, id DESC"
-
-
-@dataclass(frozen=True)
-class PublicEssay:
-    """A published (or printed) essay as readers see it. ``body`` is an excerpt in lists."""
-
-    id: int
-    status: str
-    direction_id: int
-    headline: str
-    body: str
-    byline_parts: BylineParts
-    featured: bool
-    published_at: str
-    updated_at: str
-    printed_edition: str | None
-    has_photo: bool
-    photo_path: str | None = None
-
-    def byline(self, city: str) -> str:
-        return byline(self.byline_parts, city)
-
-    @property
-    def excerpt(self) -> str:
-        # Lists select EXCERPT_CHARS + 1 characters: one more than shown says the text goes on.
-        text = " ".join(self.body.split())[:EXCERPT_CHARS]
-        return text + "…" if len(self.body) > EXCERPT_CHARS else text
-
-    @property
-    def key(self) -> BoardKey:
-        return BoardKey(int(self.featured), self.published_at, self.id)
-
-
-@dataclass(frozen=True)
-class BoardKey:
-    """An essay's place in board order; a page cursor, so pages stay put while essays arrive."""
-
-    featured: int
-    published_at: str
-    id: int
-
-    _PATTERN = re.compile(r"([01])~(\d{1,18})~(\d{4}-\d\d-\d\dT[0-9:.]{8,20}Z)")
-
-    def token(self) -> str:
-        return f"{self.featured}~{self.id}~{self.published_at}"
-
-    @classmethod
-    def parse(cls, raw: str | None) -> BoardKey | None:
-        match = cls._PATTERN.fullmatch(raw or "")
-        if not match:
-            return None
-        return cls(int(match[1]), match[3], int(match[2]))
 
 
 @dataclass(frozen=True)

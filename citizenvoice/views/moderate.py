@@ -58,7 +58,7 @@ def _page(request: Request, template: str, context: dict[str, Any], *, status_co
 
 
 async def _screener(request: Request, conn: Any) -> Any:
-    return await moderation.load_screener(conn, moderation.screener_cache(request.app))
+    return await moderation.load_screener(conn, request.app.state.screener)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ from citizenvoice import db as database
 from citizenvoice.domain.photos import PHOTO_DIR
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import ROLE_GROUP_LABELS, Status
+from citizenvoice.model.public import BoardKey, PublicEssay
 from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import public as public_store
 from citizenvoice.store import search
-from citizenvoice.store.public import BoardKey, PublicEssay
 from citizenvoice.text import numbers
 from citizenvoice.web import feeds, httpcache
 from citizenvoice.web.routing import PUBLIC, route

@@ -9,32 +9,27 @@ never indexed and never send the URL on as a referrer.
 
 from __future__ import annotations
 
-import dataclasses
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice.domain import lifecycle, moderation, photos, ratelimit, submission
+from citizenvoice.domain import intake, lifecycle, moderation, ratelimit, submission
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import (
     Action,
     Actor,
     IllegalTransition,
     allowed_actions,
-    new_tracking_code,
     normalize_tracking_code,
 )
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
-from citizenvoice.store import ratelimit as rate_store
-from citizenvoice.store.essays import Essay, NewEssay
+from citizenvoice.store.essays import Essay
 from citizenvoice.text import numbers
 from citizenvoice.web import sitesettings
 from citizenvoice.web.forms import parse_form, read_form, text_field
@@ -48,11 +43,6 @@ FORM_HEADERS = {"cache-control": "no-store"}
 NOT_FOUND = "没有找到这篇投稿。请检查链接是否完整，或用投稿编号和手机号后四位查询。"
 LINK_EXPIRED = "这个查询链接已失效（有效期一小时）。请重新用投稿编号和手机号后四位查询。"
 LOOKUP_MISS = "没有找到与这组投稿编号和手机号后四位相符的投稿。请核对后再试。"
-TEXT_KEPT = "您填写的内容都还在下面。"
-
-
-class StaleForm(Exception):
-    """The form token already created an essay with a different text: a new essay on an old form."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,118 +106,26 @@ async def _read_submission(form: FormData) -> tuple[dict[str, str], bytes | None
     return raw, (data or None)
 
 
-async def _process_photo(request: Request, data: bytes | None) -> tuple[photos.ProcessedPhoto | None, str]:
-    if data is None:
-        return None, ""
-    max_bytes = request.app.state.settings.photo_max_bytes
-    try:
-        # Decoding and re-encoding is CPU work; keep it off the event loop.
-        return await run_in_threadpool(photos.process_photo, data, max_bytes=max_bytes), ""
-    except photos.PhotoError as exc:
-        return None, exc.message
-
-
 async def submit(request: Request) -> Response:
     # No max_file_bytes here: an oversized photo becomes an error next to the photo field (from
     # process_photo) instead of an error page that loses the essay; max_body_bytes still caps the request.
     raw, photo_data = await _read_submission(await parse_form(request, max_files=1))
-    secret = request.app.state.secret_key
     directions = await _open_directions(request)
-    checked = submission.validate(raw, {d.slug: d.id for d in directions})
-    nonce = submission.read_form_token(secret, raw[submission.FORM_TOKEN_FIELD])
-    form_token = raw[submission.FORM_TOKEN_FIELD] if nonce else submission.issue_form_token(secret)
-
-    def again(**kwargs: Any) -> Response:
-        kwargs.setdefault("photo_dropped", photo_data is not None)
-        return _form_page(request, directions, values=checked.values, form_token=form_token, **kwargs)
-
-    if not csrf_valid(request, raw[CSRF_FIELD]):
-        return again(alert=f"{CSRF_FAILED_MESSAGE}{TEXT_KEPT}", status_code=403)
-    if raw[submission.HONEYPOT_FIELD]:
-        # A field no person can see or reach was filled in: a bot. Nothing is stored, and the answer is
-        # a plain refusal rather than a fake success, so a person caught by mistake (an over-eager
-        # autofill) is not told their essay arrived when it did not.
-        raise HTTPException(400, "提交未能完成。请刷新页面后重新提交。")
-    if nonce is None:
-        return again(alert=f"这张表单已过期。{TEXT_KEPT}请检查后再次点击「提交投稿」。", status_code=400)
-    if not checked.ok:
-        return again(errors=checked.errors, status_code=422)
-    photo, photo_error = await _process_photo(request, photo_data)
-    if photo_error:
-        return again(errors={"photo": photo_error}, status_code=422)
-    assert checked.essay is not None
-    try:
-        token = await _store(request, checked.essay, photo, nonce)
-    except ratelimit.RateLimited as exc:
-        return again(alert=exc.message, status_code=429, headers={"retry-after": str(exc.retry_after)})
-    except StaleForm:
-        form_token = submission.issue_form_token(secret)
-        return again(alert="这张表单已经提交过一篇文章。如果这是另一篇新文章，请检查内容后再次点击「提交投稿」。",
-                     status_code=409)
-    return RedirectResponse(f"/track/{token}", status_code=303, headers=PRIVATE_HEADERS)
-
-
-async def _already_stored(conn: Any, nonce: str, token: str, essay: NewEssay) -> bool:
-    """True if this form token already made this essay (a double tap or a retry); StaleForm if it made
-    a different one (the same old form reused for a new text, which must not vanish into the first)."""
-    if not await rate_store.form_token_used(conn, submission.form_token_hash(nonce)):
-        return False
-    stored = await essay_store.get_by_token(conn, token)
-    if stored is not None and (stored.headline, stored.body) != (essay.headline, essay.body):
-        raise StaleForm()
-    return True
-
-
-async def _unused_code(conn: Any) -> str:
-    while True:
-        code = new_tracking_code()
-        if not await essay_store.tracking_code_exists(conn, code):
-            return code
-
-
-async def _store(request: Request, essay: NewEssay, photo: photos.ProcessedPhoto | None, nonce: str) -> str:
-    """Store the essay, its photo and its used form token in one transaction; return the tracking token."""
-    settings, secret = request.app.state.settings, request.app.state.secret_key
-    token, ip = submission.tracking_token(secret, nonce), client_ip(request)
-    saved: list[str] = []
-    # Screening is CPU work on the text alone: done here, it does not hold up the one writer.
-    prescreened = await moderation.prescreen_text(request.app, essay.headline, essay.body)
-
-    async def transaction(conn: Any) -> None:
-        nonlocal essay
-        if await _already_stored(conn, nonce, token, essay):
-            return
-        ip_limit, phone_limit = ratelimit.submit_limits(settings)
-        await ratelimit.hit(conn, secret, [(ip_limit, ip), (phone_limit, essay.phone)])
-        if photo is not None:
-            saved.append(photos.store_photo(photo, settings.media_path))
-        essay = dataclasses.replace(essay, photo_path=saved[0] if saved else None)
-        code = await _unused_code(conn)
-        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
-        await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
-        await moderation.screen_essay(conn, request.app, essay_id, prescreened)
-
-    try:
-        # ~20 statements in one round trip to the writer's thread (db.write_at_once explains why).
-        await request.app.state.db.write_at_once(transaction)
-    except sqlite3.IntegrityError:
-        # Another worker process stored this form token first (primary key): it is the same essay, and
-        # its photo is the same file (stored by content), which _discard sees in use and keeps.
-        await _discard(request, saved)
-        return token
-    except BaseException:
-        await _discard(request, saved)
-        raise
-    return token
-
-
-async def _discard(request: Request, saved: list[str]) -> None:
-    """Delete the photo a failed submission wrote, unless a stored essay uses the same file."""
-    for relative in saved:
-        async with request.app.state.db.read() as conn:
-            in_use = await rate_store.photo_in_use(conn, relative)
-        if not in_use:
-            photos.delete_photo(request.app.state.settings.media_path, relative)
+    open_slugs = {d.slug: d.id for d in directions}
+    app = request.app
+    if csrf_valid(request, raw[CSRF_FIELD]):
+        outcome = await intake.submit(app.state.db, app.state.screener, app.state.settings, app.state.secret_key,
+                                      raw, photo_data, directions=open_slugs, ip=client_ip(request))
+    else:
+        outcome = intake.unverified(app.state.secret_key, raw, open_slugs, CSRF_FAILED_MESSAGE)
+    if outcome.stored:
+        return RedirectResponse(f"/track/{outcome.token}", status_code=303, headers=PRIVATE_HEADERS)
+    if outcome.refused:
+        raise HTTPException(outcome.status_code, outcome.alert)
+    retry = {"retry-after": str(outcome.retry_after)} if outcome.retry_after else None
+    return _form_page(request, directions, values=outcome.values, form_token=outcome.form_token,
+                      errors=outcome.errors, alert=outcome.alert, photo_dropped=photo_data is not None,
+                      status_code=outcome.status_code, headers=retry)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -342,7 +240,7 @@ async def revise(request: Request) -> Response:
         async with request.app.state.db.write() as conn:
             await lifecycle.resubmit(conn, access.essay.id, city=site.city, version=_version(form),
                                      headline=checked.values["headline"], body=checked.values["body"])
-            await moderation.screen_essay(conn, request.app, access.essay.id)
+            await moderation.screen_essay(conn, request.app.state.screener, access.essay.id)
     except (IllegalTransition, lifecycle.StaleVersion) as exc:
         fresh = await _access(request)
         message = f"没有重新提交：{_why(exc)}"

@@ -1,0 +1,167 @@
+"""A resident's essay on its way in: from the posted form to the moderation queue, in one call.
+
+:func:`submit` checks the fields and the form token, refuses bots and abusers, decodes the photo, and
+stores the essay, its photo, its used form token and its screening findings in one transaction. The
+view only parses the request (and checks CSRF, an HTTP matter) and renders what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from citizenvoice.domain import moderation, photos, ratelimit, submission
+from citizenvoice.domain.screening import ScreenerCache
+from citizenvoice.model.essays import new_tracking_code
+from citizenvoice.settings import Settings
+from citizenvoice.store import essays as essay_store
+from citizenvoice.store import ratelimit as rate_store
+from citizenvoice.store.essays import NewEssay
+
+TEXT_KEPT = "您填写的内容都还在下面。"
+FORM_EXPIRED = f"这张表单已过期。{TEXT_KEPT}请检查后再次点击「提交投稿」。"
+FORM_ALREADY_USED = "这张表单已经提交过一篇文章。如果这是另一篇新文章，请检查内容后再次点击「提交投稿」。"
+BOT_REFUSED = "提交未能完成。请刷新页面后重新提交。"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What became of one POST of the form: a tracking token, or what to show the resident again."""
+
+    values: dict[str, str]  # cleaned values, to fill the form again
+    form_token: str  # the form token the form shown again carries
+    token: str | None = None  # the tracking token: stored now, or by an earlier identical POST
+    errors: dict[str, str] = field(default_factory=dict)
+    alert: str = ""
+    status_code: int = 303
+    retry_after: int | None = None
+    refused: bool = False  # a bot: no form again, a plain refusal
+
+    @property
+    def stored(self) -> bool:
+        return self.token is not None
+
+
+class _StaleForm(Exception):
+    """The form token already created an essay with a different text: a new essay on an old form."""
+
+
+def unverified(secret: str, raw: Mapping[str, str], directions: Mapping[str, int], alert: str) -> Submitted:
+    """The form shown again, nothing stored, when the request's origin could not be verified (CSRF)."""
+    signed = raw.get(submission.FORM_TOKEN_FIELD, "")
+    form_token = signed if submission.read_form_token(secret, signed) else submission.issue_form_token(secret)
+    values = submission.validate(raw, directions).values
+    return Submitted(values, form_token, alert=f"{alert}{TEXT_KEPT}", status_code=403)
+
+
+async def submit(
+    db: Any,
+    screener: ScreenerCache,
+    settings: Settings,
+    secret: str,
+    raw: Mapping[str, str],
+    photo_data: bytes | None,
+    *,
+    directions: Mapping[str, int],
+    ip: str,
+) -> Submitted:
+    """Take one posted form (``raw`` by field name, ``directions`` slug → id of the open ones)."""
+    checked = submission.validate(raw, directions)
+    signed = raw.get(submission.FORM_TOKEN_FIELD, "")
+    nonce = submission.read_form_token(secret, signed)
+    form_token = signed if nonce else submission.issue_form_token(secret)
+    if raw.get(submission.HONEYPOT_FIELD):
+        # A field no person can see or reach was filled in: a bot. Nothing is stored, and the answer is
+        # a plain refusal rather than a fake success, so a person caught by mistake (an over-eager
+        # autofill) is not told their essay arrived when it did not.
+        return Submitted(checked.values, form_token, alert=BOT_REFUSED, status_code=400, refused=True)
+    if nonce is None:
+        return Submitted(checked.values, form_token, alert=FORM_EXPIRED, status_code=400)
+    if not checked.ok:
+        return Submitted(checked.values, form_token, errors=checked.errors, status_code=422)
+    photo = None
+    if photo_data is not None:
+        try:
+            # Decoding and re-encoding is CPU work; keep it off the event loop.
+            photo = await asyncio.to_thread(photos.process_photo, photo_data, max_bytes=settings.photo_max_bytes)
+        except photos.PhotoError as exc:
+            return Submitted(checked.values, form_token, errors={"photo": exc.message}, status_code=422)
+    assert checked.essay is not None
+    try:
+        token = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip)
+    except ratelimit.RateLimited as exc:
+        return Submitted(checked.values, form_token, alert=exc.message, status_code=429,
+                         retry_after=exc.retry_after)
+    except _StaleForm:
+        return Submitted(checked.values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED,
+                         status_code=409)
+    return Submitted(checked.values, form_token, token=token)
+
+
+async def _store(
+    db: Any, screener: ScreenerCache, settings: Settings, secret: str, essay: NewEssay,
+    photo: photos.ProcessedPhoto | None, nonce: str, ip: str,
+) -> str:
+    """Store the essay, its photo and its used form token in one transaction; return the tracking token."""
+    token = submission.tracking_token(secret, nonce)
+    saved: list[str] = []
+    # Screening is CPU work on the text alone: done here, it does not hold up the one writer.
+    prescreened = await moderation.prescreen_text(db, screener, essay.headline, essay.body)
+
+    async def transaction(conn: Any) -> None:
+        nonlocal essay
+        if await _already_stored(conn, nonce, token, essay):
+            return
+        ip_limit, phone_limit = ratelimit.submit_limits(settings)
+        await ratelimit.hit(conn, secret, [(ip_limit, ip), (phone_limit, essay.phone)])
+        if photo is not None:
+            saved.append(photos.store_photo(photo, settings.media_path))
+        essay = dataclasses.replace(essay, photo_path=saved[0] if saved else None)
+        code = await _unused_code(conn)
+        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
+        await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
+        await moderation.screen_essay(conn, screener, essay_id, prescreened)
+
+    try:
+        # ~20 statements in one round trip to the writer's thread (db.write_at_once explains why).
+        await db.write_at_once(transaction)
+    except sqlite3.IntegrityError:
+        # Another worker process stored this form token first (primary key): it is the same essay, and
+        # its photo is the same file (stored by content), which _discard sees in use and keeps.
+        await _discard(db, settings, saved)
+        return token
+    except BaseException:
+        await _discard(db, settings, saved)
+        raise
+    return token
+
+
+async def _already_stored(conn: Any, nonce: str, token: str, essay: NewEssay) -> bool:
+    """True if this form token already made this essay (a double tap or a retry); _StaleForm if it made
+    a different one (the same old form reused for a new text, which must not vanish into the first)."""
+    if not await rate_store.form_token_used(conn, submission.form_token_hash(nonce)):
+        return False
+    stored = await essay_store.get_by_token(conn, token)
+    if stored is not None and (stored.headline, stored.body) != (essay.headline, essay.body):
+        raise _StaleForm()
+    return True
+
+
+async def _unused_code(conn: Any) -> str:
+    while True:
+        code = new_tracking_code()
+        if not await essay_store.tracking_code_exists(conn, code):
+            return code
+
+
+async def _discard(db: Any, settings: Settings, saved: list[str]) -> None:
+    """Delete the photo a failed submission wrote, unless a stored essay uses the same file."""
+    for relative in saved:
+        async with db.read() as conn:
+            in_use = await rate_store.photo_in_use(conn, relative)
+        if not in_use:
+            photos.delete_photo(settings.media_path, relative)
