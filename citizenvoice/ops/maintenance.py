@@ -72,8 +72,8 @@ def _media_files(media_dir: Path) -> list[Path]:
 
 def snapshot_database(source: Path, target: Path) -> None:
     """Copy a live database into ``target`` as one consistent snapshot, as a single self-contained file."""
-    src = sqlite3.connect(source, timeout=database.BUSY_TIMEOUT_MS / 1000)
-    dst = sqlite3.connect(target)
+    src = database.connect_sync(source)
+    dst = sqlite3.connect(target)  # a new file, written only by the backup API
     try:
         src.backup(dst)  # pages=-1: the whole database within one read transaction
         dst.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside the copy
@@ -104,14 +104,11 @@ def _write_backup_dir(settings: Settings, directory: Path) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     db_copy = directory / DB_NAME
     snapshot_database(settings.db_path, db_copy)
-    conn = sqlite3.connect(db_copy)
-    try:
+    with database.sync_connection(db_copy, readonly=True) as conn:
         problems = admin_store.integrity_problems(conn)
         counts = admin_store.table_counts(conn)
         migrations = admin_store.applied_migrations(conn)
         referenced = admin_store.referenced_media(conn)
-    finally:
-        conn.close()
     if problems:
         raise OperationError("the backup copy failed its integrity check: " + "; ".join(problems[:5]))
     # Media after the snapshot: every photo the snapshot references existed before it was taken.
@@ -190,11 +187,8 @@ def verify_backup(directory: Path) -> dict[str, Any]:
         raise OperationError(f"unknown backup format: {manifest.get('format')!r}")
     if _sha256(directory / DB_NAME) != manifest["database"]["sha256"]:
         raise OperationError("the database file does not match the manifest's checksum")
-    conn = sqlite3.connect(f"file:{directory / DB_NAME}?mode=ro", uri=True)
-    try:
+    with database.sync_connection(directory / DB_NAME, readonly=True) as conn:
         problems = admin_store.integrity_problems(conn)
-    finally:
-        conn.close()
     if problems:
         raise OperationError("the backup's database failed its integrity check")
     return manifest
@@ -216,19 +210,17 @@ def restore_backup(settings: Settings, source: Path, *, force: bool) -> dict[str
 def _refuse_unless_forced(db_path: Path, force: bool) -> None:
     if force or not db_path.exists():
         return
-    conn = sqlite3.connect(db_path)
-    try:
+    with database.sync_connection(db_path) as conn:
         occupied = admin_store.holds_content(conn)
-    finally:
-        conn.close()
     if occupied:
         raise OperationError(f"{db_path} already holds essays or users; add --force to overwrite it")
 
 
 def _restore_database(backup_db: Path, db_path: Path) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{backup_db}?mode=ro", uri=True)
-    # Through the backup API rather than a file copy, so a leftover -wal file cannot resurrect old pages.
+    src = database.connect_sync(backup_db, readonly=True)
+    # Through the backup API rather than a file copy, so a leftover -wal file cannot resurrect old pages;
+    # a plain connection, as the backup API needs, that leaves the copied pages' journal mode alone.
     dst = sqlite3.connect(db_path, timeout=database.BUSY_TIMEOUT_MS / 1000)
     try:
         src.backup(dst)
@@ -296,13 +288,10 @@ def run_checks(settings: Settings) -> CheckReport:
         report.problems.append(f"no database at {settings.db_path} (run `citizenvoice migrate`)")
         return report
     # Not mode=ro: a WAL database cannot always be opened read-only while no server holds it open.
-    conn = sqlite3.connect(settings.db_path, timeout=database.BUSY_TIMEOUT_MS / 1000)
-    try:
+    with database.sync_connection(settings.db_path) as conn:
         report.problems += [f"integrity: {p}" for p in admin_store.integrity_problems(conn)]
         applied = admin_store.applied_migrations(conn)
         referenced = admin_store.referenced_media(conn)
-    finally:
-        conn.close()
     _check_migrations(report, applied)
     _check_media(report, settings.media_path, referenced)
     return report
@@ -352,11 +341,8 @@ def purge(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     report = run_async(settings, work)
-    conn = sqlite3.connect(settings.db_path, timeout=database.BUSY_TIMEOUT_MS / 1000)
-    try:
+    with database.sync_connection(settings.db_path) as conn:
         truncated = admin_store.truncate_wal(conn)
-    finally:
-        conn.close()
     print(report.summary() + ("" if truncated else " (WAL busy; it is emptied on the next run)"))
     return 0
 
