@@ -53,7 +53,6 @@ from citizenvoice.model.essays import PUBLIC_STATUSES, Status  # noqa: E402
 from citizenvoice.settings import Settings  # noqa: E402
 from citizenvoice.store import search  # noqa: E402
 from citizenvoice.store.essays import Essay, token_hash  # noqa: E402
-from citizenvoice.text import highlight  # noqa: E402
 
 GENERATOR_VERSION = 2  # bump when the data changes shape, so run.py regenerates stale databases
 PASSWORD = "bench-password-2026"
@@ -348,9 +347,8 @@ class Chunk:
     essays: list[tuple]
     revisions: list[tuple]
     events: list[tuple]
-    docs: list[tuple]
-    fts: list[tuple]
-    headline_fts: list[tuple]
+    docs: list[search.SearchDoc]
+    index_rows: list[tuple[tuple, tuple]]  # search.index_rows of each doc, worked out in the chunk's process
     bands: list[tuple]
     flags: list[tuple]
 
@@ -370,7 +368,7 @@ def make_chunk(plan: Plan, start: int, stop: int) -> Chunk:
     """Rows for essays start+1 … stop (ids), reproducible from the plan's seed and the chunk start."""
     corpus = Corpus(plan.seed * 1_000_003 + start)
     rng = corpus.rng
-    out = Chunk([], [], [], [], [], [], [], [])
+    out = Chunk([], [], [], [], [], [], [])
     span = timedelta(days=365)
     for index in range(start, stop):
         essay_id = index + 1
@@ -387,10 +385,8 @@ def make_chunk(plan: Plan, start: int, stop: int) -> Chunk:
         out.flags += flag_rows(essay)
         if essay.status in PUBLIC_STATUSES:
             doc = lifecycle.search_doc(essay, plan.city)
-            out.docs.append((doc.essay_id, doc.direction, doc.published_at, doc.headline, doc.byline, doc.body))
-            main, head = fts_rows(doc)
-            out.fts.append(main)
-            out.headline_fts.append(head)
+            out.docs.append(doc)
+            out.index_rows.append(search.index_rows(doc))
     return out
 
 
@@ -484,22 +480,6 @@ def flag_rows(essay: Essay) -> list[tuple]:
     return rows
 
 
-def fts_rows(doc: search.SearchDoc) -> tuple[tuple, tuple]:
-    """The rows search.index_essay inserts into search_fts and search_headline_fts for ``doc``.
-
-    Built from search.py's own normalize/bigrams/characters helpers (and its direction token), in the
-    same column order as its ``_fts_write``; the bench test compares the result token by token.
-    """
-    headline, byline, body = highlight.normalize(doc.headline), highlight.normalize(doc.byline), highlight.normalize(doc.body)
-    direction = search._direction_token(doc.direction)
-    main = (
-        doc.essay_id, search.bigrams(headline), search.bigrams(byline), search.bigrams(body),
-        search.characters(headline), search.characters(byline, body), direction,
-    )  # fmt: skip
-    head = (doc.essay_id, search.bigrams(headline), search.characters(headline), direction)
-    return main, head
-
-
 # ---------------------------------------------------------------------------------------------------
 # Writing
 
@@ -517,18 +497,7 @@ def _write_chunk(conn: sqlite3.Connection, chunk: Chunk) -> None:
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         chunk.events,
     )
-    conn.executemany(
-        "INSERT INTO search_docs (essay_id, direction, published_at, headline, byline, body) VALUES (?, ?, ?, ?, ?, ?)",
-        chunk.docs,
-    )
-    conn.executemany(
-        "INSERT INTO search_fts (rowid, headline, byline, body, headline_chars, text_chars, direction)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        chunk.fts,
-    )
-    conn.executemany(
-        "INSERT INTO search_headline_fts (rowid, headline, chars, direction) VALUES (?, ?, ?, ?)", chunk.headline_fts
-    )
+    search.bulk_index(conn, chunk.docs, chunk.index_rows)  # the store's own rows and SQL
     conn.executemany("INSERT INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?)", chunk.bands)
     conn.executemany(
         "INSERT INTO essay_flags (essay_id, field, kind, term, matched, start_at, end_at, explanation,"

@@ -30,6 +30,8 @@ publish, unpublish or edit that caused them. Only published essays are handed to
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -182,15 +184,46 @@ def _with_direction(expr: str, direction: str | None) -> str:
 # Writing the index (inside the caller's transaction)
 
 
+_INSERT_DOC = (
+    "INSERT INTO search_docs (essay_id, direction, published_at, headline, byline, body) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MAIN = (
+    "INSERT INTO search_fts (rowid, headline, byline, body, headline_chars, text_chars, direction)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_HEAD = "INSERT INTO search_headline_fts (rowid, headline, chars, direction) VALUES (?, ?, ?, ?)"
+
+
+def _doc_row(doc: SearchDoc) -> tuple[object, ...]:
+    return (doc.essay_id, doc.direction, doc.published_at, doc.headline, doc.byline, doc.body)
+
+
+def index_rows(doc: SearchDoc) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The token rows of one essay for search_fts and search_headline_fts (pure: no database)."""
+    headline, byline, body = normalize(doc.headline), normalize(doc.byline), normalize(doc.body)
+    direction = _direction_token(doc.direction)
+    main = (
+        doc.essay_id, bigrams(headline), bigrams(byline), bigrams(body),
+        characters(headline), characters(byline, body), direction,
+    )  # fmt: skip
+    return main, (doc.essay_id, bigrams(headline), characters(headline), direction)
+
+
 async def index_essay(conn: aiosqlite.Connection, doc: SearchDoc) -> None:
     """Add or replace one essay in the index."""
     await remove_essay(conn, doc.essay_id)
-    await conn.execute(
-        "INSERT INTO search_docs (essay_id, direction, published_at, headline, byline, body)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (doc.essay_id, doc.direction, doc.published_at, doc.headline, doc.byline, doc.body),
-    )
+    await conn.execute(_INSERT_DOC, _doc_row(doc))
     await _fts_write(conn, "insert", doc)
+
+
+def bulk_index(conn: sqlite3.Connection, docs: Sequence[SearchDoc],
+               rows: Sequence[tuple[tuple[object, ...], tuple[object, ...]]] | None = None) -> None:
+    """Add many essays that are not in the index yet, on a blocking connection (bulk loads: the benchmark's
+    data generator). ``rows`` may bring :func:`index_rows` of each doc, computed elsewhere (another process)."""
+    rows = rows if rows is not None else [index_rows(doc) for doc in docs]
+    conn.executemany(_INSERT_DOC, [_doc_row(doc) for doc in docs])
+    conn.executemany(_INSERT_MAIN, [main for main, _ in rows])
+    conn.executemany(_INSERT_HEAD, [head for _, head in rows])
 
 
 async def remove_essay(conn: aiosqlite.Connection, essay_id: int) -> None:
@@ -230,12 +263,7 @@ async def rebuild_index(conn: aiosqlite.Connection, batch: int = 500) -> int:
 
 async def _fts_write(conn: aiosqlite.Connection, command: str, doc: SearchDoc) -> None:
     """Insert or delete (FTS5's 'delete' command) one essay's tokens in both FTS tables."""
-    headline, byline, body = normalize(doc.headline), normalize(doc.byline), normalize(doc.body)
-    main = (
-        doc.essay_id, bigrams(headline), bigrams(byline), bigrams(body),
-        characters(headline), characters(byline, body), _direction_token(doc.direction),
-    )  # fmt: skip
-    head = (doc.essay_id, bigrams(headline), characters(headline), _direction_token(doc.direction))
+    main, head = index_rows(doc)
     if command == "delete":
         await conn.execute(
             "INSERT INTO search_fts (search_fts, rowid, headline, byline, body, headline_chars, text_chars,"
@@ -248,14 +276,8 @@ async def _fts_write(conn: aiosqlite.Connection, command: str, doc: SearchDoc) -
             head,
         )
         return
-    await conn.execute(
-        "INSERT INTO search_fts (rowid, headline, byline, body, headline_chars, text_chars, direction)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        main,
-    )
-    await conn.execute(
-        "INSERT INTO search_headline_fts (rowid, headline, chars, direction) VALUES (?, ?, ?, ?)", head
-    )
+    await conn.execute(_INSERT_MAIN, main)
+    await conn.execute(_INSERT_HEAD, head)
 
 
 # ---------------------------------------------------------------------------------------------
