@@ -8,7 +8,7 @@ import getpass
 import sys
 
 from citizenvoice import db as database
-from citizenvoice.domain import accounts
+from citizenvoice.domain import accounts, sitesettings
 from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
 from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
 from citizenvoice.settings import Settings, ensure_secret_key
@@ -68,17 +68,19 @@ def _read_password(from_stdin: bool) -> str:
 def user(args: argparse.Namespace, settings: Settings) -> int:
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
-        try:
-            password_hash = accounts.hash_password(password)
-        except accounts.PasswordTooShort as exc:
-            print(exc, file=sys.stderr)
-            return 2
 
         async def add(db: database.Database) -> int:
             async with db.read() as conn:
                 if await user_store.get_by_username(conn, args.name):
                     print(f"用户已存在 / user exists: {args.name}", file=sys.stderr)
                     return 1
+                site = await sitesettings.load(conn, settings)
+            try:
+                accounts.check_password(password, username=args.name, avoid=(site.paper_name, site.site_name))
+            except accounts.WeakPassword as exc:
+                print(exc, file=sys.stderr)
+                return 2
+            password_hash = accounts.hash_password(password)
             async with db.write() as conn:
                 await user_store.create_user(conn, args.name, password_hash, set(args.role), args.display_name)
                 # An operator's change is an admin change too: it goes to the same audit trail.

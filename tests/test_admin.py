@@ -159,7 +159,7 @@ def test_add_user_rejects_short_password_and_keeps_the_other_fields(admin_client
     )
     assert response.status_code == 422
     page = parse(response.text)
-    assert "密码至少需要 10 个字符。" in page.errors
+    assert "密码至少需要 12 个字符（现在是 5 个）。可以用几个词连成一句话，更长也更好记。" in page.errors
     assert any("用户名" in e for e in page.errors) and "请至少选择一个角色。" in page.errors
     assert page.values["display_name"] == "李审核" and page.values["password"] == ""
     assert read(admin_client, user_store.get_by_username, "li") is None

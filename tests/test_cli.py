@@ -51,7 +51,7 @@ def test_add_reads_the_password_from_a_prompt(data_dir: Path, monkeypatch, capsy
 
 def test_a_short_password_is_refused_and_nobody_is_added(data_dir: Path, monkeypatch, capsys) -> None:
     assert run(monkeypatch, "user", "add", "zhao", "--role", "moderator", "--password-stdin", stdin="short\n") == 2
-    assert "10" in capsys.readouterr().err
+    assert "至少需要 12 个字符" in capsys.readouterr().err
     assert listed(monkeypatch, capsys) == []
 
 

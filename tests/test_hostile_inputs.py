@@ -132,7 +132,7 @@ class World:
     client: TestClient
     settings: Settings
     seeds: dict[str, str]  # browser -> CSRF cookie
-    tokens: dict[str, str]  # browser -> CSRF form token for that cookie
+    tokens: dict[str, str]  # browser -> CSRF form token for that cookie, signed out
     sessions: dict[str, str] = field(default_factory=dict)  # role -> session cookie
     users: dict[str, int] = field(default_factory=dict)
     essays: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (id, tracking token)
@@ -278,6 +278,25 @@ def _signed_session(secret: str, payload: dict[str, Any], age: int = 0) -> str:
     return Signer(secret).sign(base64.b64encode(json.dumps(payload).encode())).decode()
 
 
+_TOKENS: dict[tuple[int, str, str], str] = {}
+
+
+def token_for(world: World, browser: str, who: str) -> str:
+    """The CSRF form token a page shows this browser as this person (staff tokens are bound to the
+    session), read off a real page once and remembered."""
+    if who == "anon":
+        return world.tokens[browser]
+    key = (id(world), browser, who)
+    if key not in _TOKENS:
+        cookies = {"cv_csrf": world.seeds[browser]}
+        if session := _session_cookie(world, who):
+            cookies["cv_session"] = session
+        world.client.cookies.clear()
+        page = world.client.get("/submit", headers={"cookie": cookie_header(cookies)}).text
+        _TOKENS[key] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return _TOKENS[key]
+
+
 def send(
     world: World,
     method: str,
@@ -302,7 +321,8 @@ def send(
         headers["content-type"] = content_type
     if data is not None and content is None:
         data = {k: v for k, v in data.items() if v is not None}
-        token = {"valid": world.tokens[browser], "replayed": world.tokens["b" if browser == "a" else "a"],
+        other = "b" if browser == "a" else "a"
+        token = {"valid": token_for(world, browser, who), "replayed": token_for(world, other, who),
                  "forged": "0" * 64, "empty": ""}.get(csrf)  # fmt: skip
         if token is not None:
             data = {"csrf_token": token, **data}
@@ -607,7 +627,7 @@ def perform(world: World, case: Case) -> httpx2.Response:
         return send(world, "POST", path, who=case.who, browser=case.browser, csrf=case.csrf, data=form,
                     files=case.files() if case.files else None)  # fmt: skip
     text_form = {k: v for k, v in form.items() if isinstance(v, str)}
-    text_form = {"csrf_token": world.tokens[case.browser], **text_form}
+    text_form = {"csrf_token": token_for(world, case.browser, case.who), **text_form}
     body, content_type = case.raw(text_form)
     return send(world, "POST", path, who=case.who, browser=case.browser, content=body, content_type=content_type)
 
@@ -812,16 +832,17 @@ def _fresh_targets(world: World, route: AccessRoute) -> dict[str, Any]:
     return fresh
 
 
-def _nul_and_bad_bytes_body(world: World) -> bytes:
+def _nul_and_bad_bytes_body(world: World, who: str) -> bytes:
     hostile = b"%00abc\x00\xff\xfe%FF%C3%28\x00" + "\u202e".encode()
-    return b"csrf_token=" + world.tokens["a"].encode() + b"".join(b"&" + n.encode() + b"=" + hostile for n in FIELD_NAMES)
+    return b"csrf_token=" + token_for(world, "a", who).encode() + b"".join(b"&" + n.encode() + b"=" + hostile for n in FIELD_NAMES)
 
 
 @pytest.mark.parametrize("route", POST_ROUTES, ids=lambda r: r.path)
 def test_every_post_route_survives_nul_bytes_and_invalid_utf8(world: World, route: AccessRoute) -> None:
     before = columns_with_nul(world)
     response = send(world, "POST", route_url(world, route, _fresh_targets(world, route)), who=guard_passer(route),
-                    content=_nul_and_bad_bytes_body(world), content_type="application/x-www-form-urlencoded")
+                    content=_nul_and_bad_bytes_body(world, guard_passer(route)),
+                    content_type="application/x-www-form-urlencoded")
     assert response.status_code < 500, page_text(response.text)[:300]
     if response.status_code >= 400:
         assert 'lang="zh-CN"' in response.text

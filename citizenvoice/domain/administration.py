@@ -21,6 +21,7 @@ from citizenvoice.model.staff import ROLES, User
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
+from citizenvoice.store import sessions as session_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
 from citizenvoice.text.normalize import normalize_line, normalize_text
@@ -121,27 +122,28 @@ def _check_roles(roles: frozenset[str], errors: dict[str, str]) -> None:
         errors["roles"] = "角色无效。"
 
 
-def _check_password(password: str, errors: dict[str, str]) -> None:
-    if len(password) < accounts.MIN_PASSWORD_LENGTH:
-        errors["password"] = f"密码至少需要 {accounts.MIN_PASSWORD_LENGTH} 个字符。"
-    elif len(password) > 200:
-        errors["password"] = "密码不能超过 200 个字符。"
+def _check_password(password: str, username: str, avoid: tuple[str, ...], errors: dict[str, str]) -> None:
+    problem = accounts.password_problem(password, username=username, avoid=avoid)
+    if problem:
+        errors["password"] = problem
 
 
-def check_new_user(form: UserForm) -> None:
+def check_new_user(form: UserForm, avoid: tuple[str, ...] = ()) -> None:
+    """Invalid with Chinese errors by field; ``avoid``: names a password must not be built on (the
+    paper's and the site's)."""
     errors: dict[str, str] = {}
     if not USERNAME.match(form.username):
         errors["username"] = "用户名为 3–32 个字符，只能使用英文字母、数字、点、下划线和连字符。"
     if len(form.display_name) > 40:
         errors["display_name"] = "显示名称不能超过 40 个字符。"
-    _check_password(form.password, errors)
+    _check_password(form.password, form.username, avoid, errors)
     _check_roles(form.roles, errors)
     if errors:
         raise Invalid(errors)
 
 
-async def add_user(conn: aiosqlite.Connection, actor: User, form: UserForm) -> int:
-    check_new_user(form)
+async def add_user(conn: aiosqlite.Connection, actor: User, form: UserForm, avoid: tuple[str, ...] = ()) -> int:
+    check_new_user(form, avoid)
     if await user_store.get_by_username(conn, form.username):
         raise Invalid({"username": "这个用户名已被使用。"})
     user_id = await user_store.create_user(
@@ -189,15 +191,25 @@ async def update_user(
     await _audit(conn, actor, "user.update", f"user:{user.username}", before, after)
 
 
-async def reset_password(conn: aiosqlite.Connection, actor: User, user_id: int, password: str) -> None:
+async def reset_password(
+    conn: aiosqlite.Connection, actor: User, user_id: int, password: str, avoid: tuple[str, ...] = ()
+) -> None:
     user = await _load_user(conn, user_id)
     errors: dict[str, str] = {}
-    _check_password(password, errors)
+    _check_password(password, user.username, avoid, errors)
     if errors:
         raise Invalid(errors)
     # set_password also ends the user's sessions. The audit row says that it happened, never the value.
     await user_store.set_password(conn, user_id, accounts.hash_password(password))
     await _audit(conn, actor, "user.password", f"user:{user.username}", None, {"sessions_ended": True})
+
+
+async def end_user_sessions(conn: aiosqlite.Connection, actor: User, user_id: int) -> int:
+    """Sign a user out everywhere (a lost phone, a shared computer); how many sessions ended."""
+    user = await _load_user(conn, user_id)
+    ended = await session_store.end_all(conn, user_id)
+    await _audit(conn, actor, "user.sessions_end", f"user:{user.username}", None, {"sessions_ended": ended})
+    return ended
 
 
 async def set_user_disabled(conn: aiosqlite.Connection, actor: User, user_id: int, disabled: bool) -> None:

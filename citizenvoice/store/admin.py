@@ -100,9 +100,10 @@ async def set_display_name(conn: aiosqlite.Connection, user_id: int, display_nam
 
 
 async def end_sessions(conn: aiosqlite.Connection, user_id: int) -> None:
-    # A role change takes effect on the next request anyway; bumping the epoch also signs the user out,
-    # so a removed role cannot linger in an open tab.
+    # A role change takes effect on the next request anyway; ending the sessions also signs the user
+    # out, so a removed role cannot linger in an open tab.
     await conn.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+    await conn.execute("DELETE FROM staff_sessions WHERE user_id = ?", (user_id,))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -69,11 +69,12 @@ async def set_roles(conn: aiosqlite.Connection, user_id: int, roles: set[str]) -
 
 
 async def set_disabled(conn: aiosqlite.Connection, user_id: int, disabled: bool) -> None:
-    # Bumping the epoch ends every session the user has, at once.
+    # Every session the user has ends with it, in the same transaction.
     await conn.execute(
         "UPDATE users SET disabled = ?, session_epoch = session_epoch + 1 WHERE id = ?",
         (int(disabled), user_id),
     )
+    await conn.execute("DELETE FROM staff_sessions WHERE user_id = ?", (user_id,))
 
 
 async def set_password(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
@@ -81,17 +82,29 @@ async def set_password(conn: aiosqlite.Connection, user_id: int, password_hash: 
         "UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE id = ?",
         (password_hash, user_id),
     )
+    await conn.execute("DELETE FROM staff_sessions WHERE user_id = ?", (user_id,))
 
 
-async def recent_failures(conn: aiosqlite.Connection, username: str, ip_hash: str, since: float) -> int:
-    """The larger of the account's and the IP's failure counts since ``since``."""
-    by_user = await fetch_value(
-        conn, "SELECT count(*) FROM login_failures WHERE username = ? AND created_at > ?", (username, since)
+@dataclass(frozen=True)
+class RecentFailures:
+    pair: int  # this account from this address
+    address: int  # any account from this address
+    account: int  # this account from any address
+
+
+async def recent_failures(conn: aiosqlite.Connection, username: str, ip_hash: str, since: float) -> RecentFailures:
+    """Failed logins since ``since``, counted three ways."""
+    pair = await fetch_value(
+        conn, "SELECT count(*) FROM login_failures WHERE username = ? AND ip_hash = ? AND created_at > ?",
+        (username, ip_hash, since),
     )
     by_ip = await fetch_value(
         conn, "SELECT count(*) FROM login_failures WHERE ip_hash = ? AND created_at > ?", (ip_hash, since)
     )
-    return max(by_user or 0, by_ip or 0)
+    by_user = await fetch_value(
+        conn, "SELECT count(*) FROM login_failures WHERE username = ? AND created_at > ?", (username, since)
+    )
+    return RecentFailures(pair or 0, by_ip or 0, by_user or 0)
 
 
 async def record_failure(conn: aiosqlite.Connection, username: str, ip_hash: str, at: float) -> None:

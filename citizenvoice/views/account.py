@@ -1,4 +1,4 @@
-"""Staff sign-in and sign-out."""
+"""Staff sign-in and sign-out, and one's own sessions."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import accounts
 from citizenvoice.domain.keys import keyed_hash
-from citizenvoice.model.staff import User
+from citizenvoice.model.staff import ROLES, User
+from citizenvoice.store import sessions as session_store
 from citizenvoice.web import sessions
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
 from citizenvoice.web.security import client_ip
 from citizenvoice.web.templating import render
 
+STAFF = tuple(ROLES)  # any signed-in staff member
 HOME_BY_ROLE = (("moderator", "/moderate"), ("editor", "/editor"), ("admin", "/admin"))
 
 
@@ -45,18 +47,46 @@ async def login(request: Request) -> Response:
     if user is None:
         context = {"next": next_path or "", "username": username, "error": accounts.LOGIN_FAILED_MESSAGE}
         return render(request, "auth/login.html", context, status_code=400)
-    sessions.start_session(request, user)
+    await sessions.start_session(request, user)
     return RedirectResponse(next_path or staff_home(user), status_code=303)
 
 
 async def logout(request: Request) -> Response:
     await read_form(request)
-    sessions.end_session(request)
+    await sessions.end_session(request)
     return RedirectResponse("/", status_code=303)
+
+
+async def sessions_page(request: Request, *, status_code: int = 200, alert: str = "") -> Response:
+    user = await sessions.current_user(request)
+    assert user is not None  # the route admits staff only
+    async with request.app.state.db.read() as conn:
+        mine = await session_store.list_for_user(conn, user.id)
+    here = sessions.current_session(request)
+    context = {"sessions": mine, "current_id": here.id if here else None, "alert": alert}
+    return render(request, "auth/sessions.html", context, status_code=status_code)
+
+
+async def session_end(request: Request) -> Response:
+    await read_form(request)
+    user = await sessions.current_user(request)
+    assert user is not None
+    here = sessions.current_session(request)
+    session_id = request.path_params["session_id"]
+    if here is not None and here.id == session_id:
+        await sessions.end_session(request)  # ending this one is signing out
+        return RedirectResponse("/login", status_code=303)
+    async with request.app.state.db.write() as conn:
+        ended = await session_store.end(conn, session_id, user_id=user.id)
+    if not ended:
+        return await sessions_page(request, status_code=404, alert="没有找到这个会话，它可能已经结束。")
+    return RedirectResponse("/account/sessions", status_code=303)
 
 
 routes = [
     route("/login", login_page, access=PUBLIC),
     route("/login", login, access=PUBLIC, methods=["POST"], name="login_post"),
     route("/logout", logout, access=PUBLIC, methods=["POST"]),
+    route("/account/sessions", sessions_page, access=STAFF),
+    route("/account/sessions/{session_id:id}/end", session_end, access=STAFF, methods=["POST"]),
 ]

@@ -104,6 +104,12 @@ def _user_form(form: FormData) -> admin.UserForm:
     )
 
 
+def _names(request: Request) -> tuple[str, ...]:
+    """What a staff password must not be built on: the paper's and the site's names, as the admin set them."""
+    site = sitesettings.site_settings(request)
+    return (site.paper_name, site.site_name)
+
+
 async def users_page(
     request: Request, *, values: admin.UserForm | None = None, errors: dict[str, str] | None = None
 ) -> Response:
@@ -118,7 +124,7 @@ async def user_add(request: Request) -> Response:
     values = _user_form(await read_form(request))
     try:
         async with request.app.state.db.write() as conn:
-            user_id = await admin.add_user(conn, await _actor(request), values)
+            user_id = await admin.add_user(conn, await _actor(request), values, _names(request))
     except admin.Invalid as exc:
         # Everything the admin typed comes back, except the password: it is never echoed into HTML.
         kept = admin.UserForm(values.username, values.display_name, "", values.roles)
@@ -162,12 +168,26 @@ async def user_update(request: Request) -> Response:
     return _done(request, f"/admin/users/{user_id}", "用户资料已保存。")
 
 
+async def user_sessions_end(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+    await read_form(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            ended = await admin.end_user_sessions(conn, await _actor(request), user_id)
+    except admin.NotFound:
+        raise _not_found() from None
+    if user_id == (await _actor(request)).id:
+        return RedirectResponse("/login", status_code=303)  # the admin signed themself out too
+    return _done(request, f"/admin/users/{user_id}", f"已结束该用户的 {ended} 个登录会话。")
+
+
 async def user_password(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     form = await read_form(request)
     try:
         async with request.app.state.db.write() as conn:
-            await admin.reset_password(conn, await _actor(request), user_id, text_field(form, "password"))
+            await admin.reset_password(conn, await _actor(request), user_id, text_field(form, "password"),
+                                       _names(request))
     except admin.NotFound:
         raise _not_found() from None
     except admin.Invalid as exc:
@@ -416,6 +436,7 @@ routes = [
     route("/admin/users/{user_id:id}", user_update, access=ADMIN, methods=["POST"]),
     route("/admin/users/{user_id:id}/password", user_password, access=ADMIN, methods=["POST"]),
     route("/admin/users/{user_id:id}/status", user_status, access=ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}/sessions/end", user_sessions_end, access=ADMIN, methods=["POST"]),
     route("/admin/directions", directions_page, access=ADMIN),
     route("/admin/directions", direction_add, access=ADMIN, methods=["POST"]),
     route("/admin/directions/{direction_id:id}", direction_page, access=ADMIN),

@@ -38,22 +38,37 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _session_binding(request: HTTPConnection) -> str:
+    # A staff member's form tokens are bound to their session id, so a token seen before login, or by
+    # the previous user of the same browser, is worth nothing once the session changes.
+    session = request.scope.get("session") or {}
+    session_id = session.get("sid") if isinstance(session, dict) else None
+    return session_id if isinstance(session_id, str) else ""
+
+
+def _expected(request: HTTPConnection, seed: str) -> str:
+    return keyed_mac(request.app.state.secret_key, "csrf", f"{seed}|{_session_binding(request)}")
+
+
 def csrf_token(request: HTTPConnection) -> str:
     """The token for forms on this page; issues the browser a CSRF cookie when it has none."""
-    secret = request.app.state.secret_key
     seed = request.scope.get(_NEW_CSRF_KEY) or request.cookies.get(CSRF_COOKIE)
     if not seed or len(seed) > 64:
         seed = secrets.token_urlsafe(32)
         request.scope[_NEW_CSRF_KEY] = seed
-    return keyed_mac(secret, "csrf", seed)
+    return _expected(request, seed)
+
+
+def rotate_csrf(request: HTTPConnection) -> None:
+    """A new CSRF cookie with this response (at login and logout): the old seed's tokens stop working."""
+    request.scope[_NEW_CSRF_KEY] = secrets.token_urlsafe(32)
 
 
 def csrf_valid(request: HTTPConnection, submitted: object) -> bool:
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not isinstance(submitted, str) or not submitted:
         return False
-    expected = keyed_mac(request.app.state.secret_key, "csrf", seed)
-    return hmac.compare_digest(expected, submitted)
+    return hmac.compare_digest(_expected(request, seed), submitted)
 
 
 def client_ip(request: HTTPConnection) -> str:

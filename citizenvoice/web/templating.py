@@ -58,6 +58,13 @@ def format_datetime(value: str | None, fmt: str = "%Y年%m月%d日 %H:%M") -> st
     return moment.strftime(fmt)
 
 
+def format_timestamp(value: float | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
+    """A stored Unix time (sessions, login throttling) in Beijing time."""
+    if value is None:
+        return ""
+    return datetime.fromtimestamp(value, DISPLAY_TZ).strftime(fmt)
+
+
 def format_date(value: str | None) -> str:
     return format_datetime(value, "%Y年%-m月%-d日")
 
@@ -86,7 +93,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         PILLARS=PILLARS,
         ROLE_LABELS=ROLE_LABELS,
     )
-    env.filters.update(datetime=format_datetime, date=format_date, paragraphs=paragraphs_html)
+    env.filters.update(datetime=format_datetime, timestamp=format_timestamp, date=format_date, paragraphs=paragraphs_html)
     return env
 
 
