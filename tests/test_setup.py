@@ -391,3 +391,18 @@ def test_add_user_from_the_shell_still_works_on_a_fresh_install(serve, monkeypat
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert cli.main(["user", "add", "chief", "--role", "admin", "--password-stdin"]) == 0
     assert links(serve()) == []
+
+
+@pytest.mark.slow
+def test_two_workers_print_one_link_and_the_token_nowhere_else(tmp_path: Path) -> None:
+    from test_crash_safety import load_crash_test
+
+    with load_crash_test().running(tmp_path, workers=2) as server:
+        token = LINK.search(server.log_text()).group(1)
+        link = f"{server.url}/setup/{token}"
+        assert httpx2.get(link, timeout=10).status_code == 200  # served by a worker
+        assert httpx2.get(f"{server.url}/healthz", timeout=10).status_code == 200
+        output = server.log_text()
+    assert len(re.findall(r"Started server process", output)) == 2, output[-2000:]
+    [line] = [line for line in output.splitlines() if token in line]  # not in the access log either
+    assert link in json.loads(line)["message"] and output.count(token) == 1
