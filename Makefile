@@ -1,4 +1,5 @@
-# Two commands for a fresh machine: `make run` and `make test`.
+# Two commands for a fresh machine: `make run` and `make test`. Both first install the Debian packages
+# their features need when they may (scripts/system-packages; README.md says what it installs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -22,12 +23,14 @@ migrate: install
 	$(BIN)/citizenvoice migrate
 
 run: migrate
+	@scripts/system-packages run
 	$(BIN)/citizenvoice serve --host $(HOST) --port $(PORT)
 
 demo: migrate
 	$(BIN)/citizenvoice demo
 
 test: install
+	@scripts/system-packages test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

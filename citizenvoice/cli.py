@@ -26,12 +26,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 @command("serve", "serve the site with uvicorn", _serve_args)
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     from citizenvoice import serving
+    from citizenvoice.ops import startup
     from citizenvoice.web import logs
 
     logs.configure_logging(settings.log_level)
-    # Done once here, before workers start, so they neither race to migrate nor to create the key.
+    # Done once here, before workers start, so they neither race to migrate nor to create the key,
+    # and the first-admin link and the base-URL warning are printed once however many there are.
     database.migrate(settings.db_path)
     ensure_secret_key(settings)
+    startup.announce(settings, host=args.host, port=args.port)
     return serving.run("citizenvoice.app:create_app", host=args.host, port=args.port, workers=args.workers,
                        log_level=args.log_level, log_config=logs.uvicorn_log_config(settings.log_level))  # fmt: skip
 

@@ -379,14 +379,16 @@ async def robots(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     db = request.app.state.db
+    # The origin every share link, feed and sitemap is built on: a wrong one shows at a glance here.
+    base = {"base_url": base_url(request)}
     try:
         healthy = await db.is_healthy()
         pending = database.pending_migrations(db.path)
     except Exception:
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "error", "database": "unreachable", **base}, status_code=503)
     if not healthy or pending:
-        return JSONResponse({"status": "error", "pending_migrations": pending}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "migrations": "current"})
+        return JSONResponse({"status": "error", "pending_migrations": pending, **base}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": "current", **base})
 
 
 # Pages the rendered-page cache (pagecache.py) may keep, with the query parameters each understands;

@@ -1,7 +1,7 @@
 """A reader on a phone (375×812) finds a board and reads an essay; every public page passes axe-core
 with no violations; the essay prints without the site's chrome.
 
-axe-core comes from npm (``tests/browser/install_axe.sh`` puts it in .cache/npm). The page's CSP
+axe-core comes from npm (``scripts/system-packages test`` puts it in .cache/npm). The page's CSP
 forbids inline scripts, so axe is evaluated through the DevTools protocol, which the CSP does not
 govern, rather than injected as a <script> element.
 """
@@ -32,7 +32,7 @@ RUN_AXE = """async () => {
 @pytest.fixture(scope="module")
 def axe_source() -> str:
     if not AXE.is_file():
-        _unavailable(f"axe-core not found at {AXE}; run tests/browser/install_axe.sh")
+        _unavailable(f"axe-core not found at {AXE}; run scripts/system-packages test")
     return AXE.read_text(encoding="utf-8")
 
 
