@@ -205,7 +205,7 @@ def test_a_weak_password_is_refused_next_to_the_field_and_the_rest_is_kept(fresh
     refused = create(fresh, token, password="short", password_again="short")
     assert refused.status_code == 422
     page = Fields(refused.text)
-    assert page.of("password")["errors"] == ["密码至少需要 10 个字符。"]
+    assert page.of("password")["errors"] == ["密码至少需要 12 个字符（现在是 5 个）。可以用几个词连成一句话，更长也更好记。"]
     assert page.of("username")["inputs"]["username"] == "chief"
     assert page.of("display_name")["inputs"]["display_name"] == "张主任"
     assert "short" not in refused.text  # passwords are never echoed into the page

@@ -87,12 +87,12 @@ async def token_usable(conn: aiosqlite.Connection, token: str, *, now: datetime 
     return await needs_first_admin(conn) and await setup_store.token_valid(conn, token_hash(token), _now(now))
 
 
-def _form_errors(form: FirstAdminForm) -> dict[str, str]:
+def _form_errors(form: FirstAdminForm, avoid: tuple[str, ...]) -> dict[str, str]:
     """The checks /admin/users makes for a new user, and that both password fields agree."""
     account = administration.UserForm(form.username, form.display_name, form.password, ROLES)
     errors: dict[str, str] = {}
     try:
-        administration.check_new_user(account)
+        administration.check_new_user(account, avoid)
     except administration.Invalid as exc:
         errors.update(exc.errors)
     if "password" not in errors and form.password != form.password_again:
@@ -101,17 +101,19 @@ def _form_errors(form: FirstAdminForm) -> dict[str, str]:
 
 
 async def create_first_admin(
-    conn: aiosqlite.Connection, token: str, form: FirstAdminForm, *, now: datetime | None = None
+    conn: aiosqlite.Connection, token: str, form: FirstAdminForm, *, avoid: tuple[str, ...] = (),
+    now: datetime | None = None,
 ) -> int:
     """Create the first admin and use up every setup token, inside the caller's write transaction.
 
     Raises :class:`NotFound` when the token is not usable (checked first, in this same transaction, so
     two browsers racing with one link cannot both succeed), or ``administration.Invalid`` with a Chinese
-    message per field. Returns the new user's id.
+    message per field. ``avoid``: the names a password must not be built on (the paper's, the site's).
+    Returns the new user's id.
     """
     if not await token_usable(conn, token, now=now):
         raise NotFound
-    errors = _form_errors(form)
+    errors = _form_errors(form, avoid)
     if not errors and await user_store.get_by_username(conn, form.username):
         errors["username"] = "这个用户名已被使用。"  # a moderator added from the shell, say
     if errors:

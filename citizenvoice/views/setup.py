@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from citizenvoice.domain import administration
 from citizenvoice.domain import setup as first_admin
 from citizenvoice.text.normalize import normalize_line
+from citizenvoice.web import sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
 from citizenvoice.web.templating import render
@@ -52,7 +53,9 @@ async def setup_submit(request: Request) -> Response:
     values = _form(await read_form(request))
     try:
         async with request.app.state.db.write() as conn:
-            await first_admin.create_first_admin(conn, request.path_params["token"], values)
+            site = sitesettings.site_settings(request)
+            await first_admin.create_first_admin(conn, request.path_params["token"], values,
+                                                 avoid=(site.paper_name, site.site_name))
     except first_admin.NotFound:
         raise HTTPException(404) from None
     except administration.Invalid as exc:
