@@ -121,3 +121,31 @@ async def authenticate(db, username: str, password: str, ip_hash: str) -> User |
                 after={"failures": ACCOUNT_ALERT, "window_minutes": THROTTLE_WINDOW // 60},
             )  # fmt: skip
     return None
+
+
+class PasswordChangeRefused(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("password change refused")
+        self.errors = errors
+
+
+async def change_own_password(
+    conn, user: User, current: str, new: str, again: str, *, avoid: tuple[str, ...] = ()  # noqa: ANN001
+) -> None:
+    """A staff member's own password change, in the caller's write transaction; every session of the
+    user ends with it (store.users.set_password), audited. PasswordChangeRefused with errors by field."""
+    record = await user_store.get_by_username(conn, user.username)
+    errors: dict[str, str] = {}
+    if record is None or not verify_password(record.password_hash, current):
+        errors["current_password"] = "当前密码不正确。"
+    elif problem := password_problem(new, username=user.username, avoid=avoid):
+        errors["new_password"] = problem
+    elif new != again:
+        errors["new_password_again"] = "两次输入的新密码不一致，请重新输入。"
+    elif new == current:
+        errors["new_password"] = "新密码不能与当前密码相同。"
+    if errors:
+        raise PasswordChangeRefused(errors)
+    await user_store.set_password(conn, user.id, hash_password(new))
+    await admin_store.record_audit(conn, actor_id=user.id, actor_name=user.username, action="user.password",
+                                   target=f"user:{user.username}", after={"sessions_ended": True, "own": True})

@@ -9,7 +9,7 @@ from citizenvoice.domain import accounts
 from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import sessions as session_store
-from citizenvoice.web import sessions
+from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
 from citizenvoice.web.security import client_ip
@@ -83,10 +83,35 @@ async def session_end(request: Request) -> Response:
     return RedirectResponse("/account/sessions", status_code=303)
 
 
+async def password_page(request: Request, *, errors: dict[str, str] | None = None, done: bool = False) -> Response:
+    context = {"errors": errors or {}, "done": done}
+    return render(request, "auth/password.html", context, status_code=422 if errors else 200)
+
+
+async def password_change(request: Request) -> Response:
+    form = await read_form(request)
+    user = await sessions.current_user(request)
+    assert user is not None
+    site = sitesettings.site_settings(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            await accounts.change_own_password(
+                conn, user, text_field(form, "current_password")[:1000], text_field(form, "new_password")[:1000],
+                text_field(form, "new_password_again")[:1000], avoid=(site.paper_name, site.site_name),
+            )  # fmt: skip
+    except accounts.PasswordChangeRefused as exc:
+        return await password_page(request, errors=exc.errors)
+    # Every session ended with the change, this one too; this browser goes on in a fresh one.
+    await sessions.start_session(request, user)
+    return await password_page(request, done=True)
+
+
 routes = [
     route("/login", login_page, access=PUBLIC),
     route("/login", login, access=PUBLIC, methods=["POST"], name="login_post"),
     route("/logout", logout, access=PUBLIC, methods=["POST"]),
     route("/account/sessions", sessions_page, access=STAFF),
+    route("/account/password", password_page, access=STAFF),
+    route("/account/password", password_change, access=STAFF, methods=["POST"], name="password_change"),
     route("/account/sessions/{session_id:id}/end", session_end, access=STAFF, methods=["POST"]),
 ]
