@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -488,6 +490,44 @@ def test_another_worker_picks_up_site_settings_after_the_check_interval(admin_cl
     assert admin_client.portal.call(other.refresh, db).city == "锦州"  # cached: no query yet
     now[0] += sitesettings.CHECK_INTERVAL
     assert admin_client.portal.call(other.refresh, db).city == "海城"
+
+
+def _is_deployment_settings(node: ast.expr) -> bool:
+    """``….state.settings``: the deployment's Settings object on the app."""
+    state = node.value if isinstance(node, ast.Attribute) and node.attr == "settings" else None
+    return isinstance(state, ast.Attribute) and state.attr == "state"
+
+
+def _deployment_settings_names(tree: ast.AST) -> set[str]:
+    """Names a module binds to ``….state.settings``, also inside ``a, b = x.state.settings, …``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            pairs = [(target, node.value)]
+            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                pairs = list(zip(target.elts, node.value.elts, strict=False))
+            names |= {t.id for t, v in pairs if isinstance(t, ast.Name) and _is_deployment_settings(v)}
+    return names
+
+
+def test_handlers_take_the_site_texts_from_the_site_settings():
+    """app.state.settings holds only the deployment's defaults of what an admin may change; a handler
+    or template helper that reads a site text from it ignores the admin (as the print desk once did)."""
+    package = Path(__file__).resolve().parent.parent / "citizenvoice"
+    reads = []
+    for path in sorted([*package.glob("views/*.py"), *package.glob("web/*.py")]):
+        if path.name == "sitesettings.py":  # where the defaults and the admin's overrides are merged
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = _deployment_settings_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in sitesettings.FIELDS and (
+                _is_deployment_settings(node.value) or (isinstance(node.value, ast.Name) and node.value.id in aliases)
+            ):
+                reads.append(f"{path.relative_to(package)}:{node.lineno} .{node.attr}")
+    assert reads == []
 
 
 # ---------------------------------------------------------------------------------------------------
