@@ -81,19 +81,6 @@ def parse(html: str) -> _Text:
     return parser
 
 
-def with_privacy_routes(app):
-    from citizenvoice.views import privacy
-
-    if not any(getattr(r, "path", None) == "/privacy" for r in app.routes):
-        app.router.routes.extend(privacy.routes)  # until app.py registers them
-    return app
-
-
-@pytest.fixture
-def app(settings):
-    return with_privacy_routes(create_app(settings))
-
-
 @pytest.fixture
 def admin_client(staff_client) -> TestClient:
     return staff_client("admin", username="chief")
@@ -555,7 +542,7 @@ def test_audit_page_lists_changes_newest_first_with_pages(admin_client):
 
 def test_without_overrides_the_deployment_settings_apply(tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="k" * 40, city="海城").resolved()
-    with TestClient(with_privacy_routes(create_app(settings))) as fresh:
+    with TestClient(create_app(settings)) as fresh:
         assert "海城市民" in fresh.get("/privacy").text
 
 

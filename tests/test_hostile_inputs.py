@@ -210,10 +210,8 @@ def _sign_in(world: World, username: str) -> str:
     return response.cookies["cv_session"]
 
 
-def new_print_page(world: World) -> int | None:
-    """A fresh draft print page made through the contract (None until the print desk lands)."""
-    if "/editor/pages" not in world.paths():
-        return None
+def new_print_page(world: World) -> int:
+    """A fresh draft print page made through the contract."""
     response = send(world, "POST", "/editor/pages", who="editor", data={
         "paper": "锦州日报", "date": "2026-11-24", "page_label": "T08", "column_title": "写给下一个五年",
         "slots": "4",
@@ -1077,8 +1075,6 @@ def test_feeds_carry_it_escaped(world: World, hostile_essay: tuple[int, str], ur
 
 def _locked_page_with(world: World, essay_id: int) -> int:
     page = new_print_page(world)
-    if page is None:
-        pytest.skip("the print desk (/editor/pages) is not in the app yet")
     for path, data in ((f"/editor/pages/{page}/slots", {"essay_id": str(essay_id)}),
                        (f"/editor/pages/{page}/slots/{essay_id}/verify", {"note": "电话核实"}),
                        (f"/editor/pages/{page}/lock", {"override_reason": "测试"})):  # fmt: skip

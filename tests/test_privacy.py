@@ -9,11 +9,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from starlette.testclient import TestClient
 from support import add_user, csrf_from, db_read, db_write, login
 
-from citizenvoice.app import create_app
 from citizenvoice.domain import lifecycle, privacy
 from citizenvoice.domain.lifecycle import ActorRef
 from citizenvoice.model.essays import Action, Actor, Status, new_tracking_code
@@ -36,19 +34,6 @@ OTHER = {
 }
 BODY = "我在港口工作了二十年。每天清晨，第一缕阳光照在吊机上，我就知道新的一天开始了。" * 8
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes for the test \xff\xd9"
-
-
-def with_privacy_routes(app):
-    from citizenvoice.views import privacy as privacy_views
-
-    if not any(getattr(r, "path", None) == "/privacy" for r in app.routes):
-        app.router.routes.extend(privacy_views.routes)  # until app.py registers them
-    return app
-
-
-@pytest.fixture
-def app(settings):
-    return with_privacy_routes(create_app(settings))
 
 
 _write = db_write
