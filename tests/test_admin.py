@@ -11,7 +11,6 @@ import pytest
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
 
-from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
@@ -540,9 +539,8 @@ def test_audit_page_lists_changes_newest_first_with_pages(admin_client):
     assert "第0条理由" in second and "第54条理由" not in second
 
 
-def test_without_overrides_the_deployment_settings_apply(tmp_path):
-    settings = Settings(data_dir=tmp_path, secret_key="k" * 40, city="海城").resolved()
-    with TestClient(create_app(settings)) as fresh:
+def test_without_overrides_the_deployment_settings_apply(tmp_path, make_app):
+    with TestClient(make_app(tmp_path, city="海城")) as fresh:
         assert "海城市民" in fresh.get("/privacy").text
 
 
@@ -581,7 +579,7 @@ def test_admin_forms_need_the_csrf_token(admin_client):
     assert read(admin_client, user_store.get_by_username, "sneaky") is None and audit(admin_client) == []
 
 
-def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch):
+def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch, make_app):
     import io
 
     from citizenvoice import cli
@@ -592,7 +590,7 @@ def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch
     assert cli.main(["user", "add", "chief", "--role", "admin", "--password-stdin"]) == 0
     assert cli.main(["user", "disable", "chief"]) == 0
     assert cli.main(["user", "disable", "chief"]) == 0  # nothing changes, nothing more is recorded
-    with TestClient(create_app(Settings.from_env()), follow_redirects=False) as client:
+    with TestClient(make_app(Settings.from_env()), follow_redirects=False) as client:
         entries = [(e.actor_name, e.action, e.target, e.after) for e in reversed(audit(client))]
         add_user(client, "boss", "admin")
         login(client, "boss")

@@ -43,11 +43,12 @@ import httpx2
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
+from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from support import PASSWORD, SAMPLE_BODY, add_user, create_essay
 
-from citizenvoice.app import app_routes, create_app
+from citizenvoice.app import app_routes
 from citizenvoice.domain import submission
 from citizenvoice.settings import Settings
 from citizenvoice.store.essays import token_hash
@@ -222,12 +223,10 @@ def new_print_page(world: World) -> int:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("hostile"), secret_key=SECRET,
-        submit_limit_per_hour=100_000, track_lookup_limit=100_000,
-    ).resolved()  # fmt: skip
-    app = create_app(settings)
+def world(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[World]:
+    app = make_app(tmp_path_factory.mktemp("hostile"), secret_key=SECRET, submit_limit_per_hour=100_000,
+                   track_lookup_limit=100_000)  # fmt: skip
+    settings = app.state.settings
     with TestClient(app, base_url="http://testserver", follow_redirects=False,
                     raise_server_exceptions=False) as client:  # fmt: skip
         seed_a, token_a = _from_login_page(client)

@@ -14,7 +14,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from
 
-from citizenvoice.app import create_app
 from citizenvoice.web import logs
 from tests import submit_helpers
 from tests.submit_helpers import submit_essay
@@ -52,8 +51,7 @@ async def boom(request: Request):
 
 
 @pytest.fixture
-def app(settings):
-    app = create_app(settings)
+def app(app):
     app.router.routes.append(Route("/boom", boom))  # a test-only route that fails with private data
     return app
 

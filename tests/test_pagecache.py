@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from support import add_user, login
 from test_public import page, publish, read, text, write
 
 from citizenvoice import db
-from citizenvoice.app import create_app
 from citizenvoice.domain import administration, lifecycle, privacy
 from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import Settings
@@ -151,10 +152,9 @@ def test_queue_activity_does_not_invalidate(client: TestClient) -> None:
     assert status(again) == "CitizenVoice; hit" and "还在审核中的文章" not in again.text
 
 
-def test_a_write_through_another_worker_invalidates_this_one(tmp_path: Path) -> None:
+def test_a_write_through_another_worker_invalidates_this_one(settings: Settings, make_app: Callable[..., Starlette]) -> None:
     """Two app instances on one database stand for two worker processes: neither serves stale pages."""
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production").resolved()
-    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+    with TestClient(make_app(settings)) as one, TestClient(make_app(settings)) as two:
         publish(one, "第一个进程发表的文章")
         cached(one, "/")
         cached(two, "/")
@@ -256,10 +256,8 @@ def test_head_is_answered_from_the_cache_without_a_body(client: TestClient) -> N
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
 
 
-def test_cache_can_be_turned_off(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "d", secret_key="test-secret-key-not-for-production",
-                        page_cache_mb=0).resolved()
-    with TestClient(create_app(settings)) as off:
+def test_cache_can_be_turned_off(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    with TestClient(make_app(tmp_path, page_cache_mb=0)) as off:
         assert "cache-status" not in off.get("/").headers
 
 
