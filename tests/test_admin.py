@@ -8,8 +8,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from factories import make_essay
 from starlette.testclient import TestClient
-from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
+from support import PASSWORD, add_user, csrf_from, db_read, login
 
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
@@ -314,7 +315,7 @@ def test_reorder_within_a_pillar(admin_client):
 
 def test_archived_direction_takes_no_new_essays_but_stays_readable(admin_client):
     board = direction(admin_client, "silver-economy")
-    published, _ = create_essay(admin_client, status="published", direction="silver-economy", headline="银发的早晨")
+    published, _ = make_essay(admin_client, "published", direction="silver-economy", headline="银发的早晨")
     assert 'value="silver-economy"' in admin_client.get("/submit").text
     response = post(admin_client, f"/admin/directions/{board.id}/archive", {"archived": "1"})
     assert response.status_code == 303

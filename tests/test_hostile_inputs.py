@@ -41,12 +41,13 @@ from xml.etree import ElementTree
 
 import httpx2
 import pytest
+from factories import make_essay
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support import PASSWORD, SAMPLE_BODY, add_user, create_essay
+from support import PASSWORD, SAMPLE_BODY, add_user
 
 from citizenvoice.app import app_routes
 from citizenvoice.domain import submission
@@ -236,7 +237,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Star
             w.users[role] = add_user(client, f"hostile-{role}", role)
             w.sessions[role] = _sign_in(w, f"hostile-{role}")
         for status in ("pending", "published", "needs_revision"):
-            w.essays[status] = create_essay(client, status=status, headline=f"状态为{status}的文章")
+            w.essays[status] = make_essay(client, status, headline=f"状态为{status}的文章")
         w.page_id = new_print_page(w)
         yield w
 
@@ -799,7 +800,7 @@ FIELD_NAMES = (
 
 def _fresh_targets(world: World, route: AccessRoute) -> dict[str, Any]:
     """Objects for one test alone, so a request that does go through spoils nothing shared."""
-    essay_id, token = create_essay(world.client, headline="只为一个测试而写的文章")
+    essay_id, token = make_essay(world.client, headline="只为一个测试而写的文章")
     fresh: dict[str, Any] = {"essay_id": essay_id, "token": token,
                              "signed": submission.lookup_token(SECRET, essay_id)}  # fmt: skip
     if "{user_id" in route.path:
@@ -1013,7 +1014,7 @@ def test_the_moderation_pages_show_it_escaped(world: World, hostile_essay: tuple
 
 
 def test_a_moderators_note_reaches_the_author_escaped(world: World) -> None:
-    essay_id, token = create_essay(world.client, headline="等待修改意见的文章")
+    essay_id, token = make_essay(world.client, headline="等待修改意见的文章")
     note = f"请补充细节。{XSS_LINE}"
     response = send(world, "POST", f"/moderate/{essay_id}/decision", who="moderator",
                     data={"action": "revise", "version": str(world.version(essay_id)), "note": note})  # fmt: skip

@@ -9,6 +9,7 @@ import logging.config
 import re
 
 import pytest
+from factories import make_essay
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -17,7 +18,7 @@ from support import PASSWORD, add_user, csrf_from
 from citizenvoice.web import logs
 from tests import submit_helpers
 from tests.submit_helpers import submit_essay
-from tests.test_privacy import AUTHOR, make_essay
+from tests.test_privacy import AUTHOR, BODY, PHOTO
 
 PHONE, EMAIL = AUTHOR["phone"], AUTHOR["email"]
 
@@ -141,7 +142,7 @@ def test_server_error_is_logged_with_its_request_id_and_scrubbed(client, log_out
 
 
 def test_no_personal_data_in_logs_across_an_authors_and_a_staff_visit(client, log_output):
-    essay_id, token = make_essay(client, AUTHOR)
+    essay_id, token = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     add_user(client, "editor-liu", "editor", password=PASSWORD)
     # An author with the tracking link: exports, then erases.
     assert client.get(f"/track/{token}/export.json").status_code == 200

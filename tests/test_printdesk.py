@@ -6,7 +6,8 @@ import re
 import zipfile
 
 import pytest
-from support import SAMPLE_BODY, create_essay, csrf_from, login
+from factories import make_essay
+from support import SAMPLE_BODY, csrf_from, login
 
 from citizenvoice.domain import printexport
 
@@ -46,7 +47,7 @@ def _post(client, url: str, **data):
 
 def _full_page(client) -> tuple[int, list[int]]:
     ids = [
-        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+        make_essay(client, "published", author_role=role, affiliation=aff, author_name=name,
                      headline=headline)[0]
         for role, aff, name, headline in VOICES
     ]
@@ -68,9 +69,9 @@ def test_create_page_validates_fields_in_chinese_and_keeps_input(staff_client):
 
 def test_only_published_print_consenting_essays_not_on_another_page_are_candidates(staff_client):
     client = staff_client("editor")
-    ok, _ = create_essay(client, status="published", headline="可以见报的文章")
-    create_essay(client, status="published", headline="不同意见报的文章", consent_print=False)
-    create_essay(client, status="pending", headline="还在审核的文章")
+    ok, _ = make_essay(client, "published", headline="可以见报的文章")
+    make_essay(client, "published", headline="不同意见报的文章", consent_print=False)
+    make_essay(client, "pending", headline="还在审核的文章")
     first = _page(client)
     html = client.get(f"/editor/pages/{first}/candidates").text
     assert "可以见报的文章" in html
@@ -84,7 +85,7 @@ def test_only_published_print_consenting_essays_not_on_another_page_are_candidat
 
 def test_over_budget_slot_is_flagged(staff_client):
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published", body=SAMPLE_BODY * 3)
+    essay_id, _ = make_essay(client, "published", body=SAMPLE_BODY * 3)
     page_id = _page(client, slot_budget="300")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     html = client.get(f"/editor/pages/{page_id}").text
@@ -93,7 +94,7 @@ def test_over_budget_slot_is_flagged(staff_client):
 
 def test_print_version_is_versioned_and_diffed_against_published_text(staff_client):
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published")
+    essay_id, _ = make_essay(client, "published")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     trimmed = SAMPLE_BODY.split("\n\n")[0] + "\n\n" + SAMPLE_BODY.split("\n\n")[2]
@@ -122,7 +123,7 @@ def test_lock_requires_verification_or_an_override_reason(staff_client):
 
 def test_viewing_the_phone_is_recorded_with_who_and_when(staff_client):
     client = staff_client("editor", username="editor-zhou")
-    essay_id, _ = create_essay(client, status="published", phone="13912345678")
+    essay_id, _ = make_essay(client, "published", phone="13912345678")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     before = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
@@ -134,7 +135,7 @@ def test_viewing_the_phone_is_recorded_with_who_and_when(staff_client):
 
 def test_author_signoff_round_trip_accept_and_object(staff_client):
     client = staff_client("editor")
-    essay_id, token = create_essay(client, status="published")
+    essay_id, token = make_essay(client, "published")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     # a typo-sized change does not warrant asking the author
@@ -284,7 +285,7 @@ def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_c
     client = staff_client("editor")
     page_id = _page(client, byline_style="after_body")
     ids = [
-        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+        make_essay(client, "published", author_role=role, affiliation=aff, author_name=name,
                      headline=headline)[0]
         for role, aff, name, headline in VOICES[:3]
     ]
@@ -316,7 +317,7 @@ def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_c
 
 def test_the_tracking_page_shows_the_signoff_request_under_either_link(staff_client):
     client = staff_client("editor")
-    essay_id, token = create_essay(client, status="published", phone="13912345678")
+    essay_id, token = make_essay(client, "published", phone="13912345678")
     page_id = _page(client, byline_style="after_body")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     assert 'href="/track/' + token + '/signoff"' not in client.get(f"/track/{token}").text
@@ -355,10 +356,10 @@ async def _tracking_code(client, essay_id):
 
 def test_candidate_picker_shows_the_pages_balance_and_flags_long_essays(staff_client):
     client = staff_client("editor")
-    placed, _ = create_essay(client, status="published", direction="ecology", author_role="research",
+    placed, _ = make_essay(client, "published", direction="ecology", author_role="research",
                              headline="河口的候鸟")
-    create_essay(client, status="published", headline="一篇很长的文章", body=SAMPLE_BODY * 3)
-    create_essay(client, status="published", headline="一篇合适的文章")
+    make_essay(client, "published", headline="一篇很长的文章", body=SAMPLE_BODY * 3)
+    make_essay(client, "published", headline="一篇合适的文章")
     page_id = _page(client, slot_budget="300")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(placed))
     html = client.get(f"/editor/pages/{page_id}/candidates").text
@@ -380,7 +381,7 @@ def test_a_paragraph_break_inside_a_sentence_is_pointed_out_until_the_editor_men
     assert suspect_breaks(SAMPLE_BODY) == []
 
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published", body=copied + "\n\n" + SAMPLE_BODY)
+    essay_id, _ = make_essay(client, "published", body=copied + "\n\n" + SAMPLE_BODY)
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     screen = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
@@ -425,7 +426,7 @@ def test_the_print_desk_follows_the_admins_site_settings(staff_client):
     from submit_helpers import field_value, parse
 
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published", author_name="李春梅")  # a resident, no unit
+    essay_id, _ = make_essay(client, "published", author_name="李春梅")  # a resident, no unit
     client.cookies.clear()
     staff_client("admin", username="chief")
     _change_site_settings(client, city="海城", paper_name="海滨晚报", column_title="新城新篇")

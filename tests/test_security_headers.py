@@ -19,12 +19,13 @@ from typing import Any
 
 import httpx2
 import pytest
+from factories import make_essay
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
-from support import PASSWORD, add_user, create_essay
+from support import PASSWORD, add_user
 
 from citizenvoice.store import directions as direction_store
 from citizenvoice.web.errors import TITLES
@@ -83,7 +84,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starl
     with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
         add_user(client, "headers-admin", "admin")
         _login(client, "headers-admin")
-        essays = {s: create_essay(client, status=s) for s in ("pending", "published")}
+        essays = {s: make_essay(client, s) for s in ("pending", "published")}
         yield Site(client, essays, _print_page(client))
 
 
