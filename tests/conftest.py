@@ -1,30 +1,66 @@
-"""Each test gets its own app on a fresh temporary database (never a shared global)."""
+"""Fixtures. Every app a test uses comes from ``make_app``, on a fresh temporary database unless the
+test hands it the settings of another app on purpose (a second worker on one database)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from support import add_user, login
 
 from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 
+SECRET_KEY = "test-secret-key-not-for-production"
+
+
+def _settings(root: Path, **overrides: Any) -> Settings:
+    return Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+
+
+@pytest.fixture(scope="session")
+def make_settings() -> Callable[..., Settings]:
+    """``make_settings(root, **overrides)``: deployment settings whose data (database, media, a generated
+    key) live in ``root / "data"``; ``overrides`` are Settings fields (``https=True``, ``city="海城"``,
+    ``secret_key=None`` to have one generated …)."""
+    return _settings
+
+
+@pytest.fixture(scope="session")
+def make_app() -> Callable[..., Starlette]:
+    """``make_app(root, **overrides)``: a new app on a fresh database under ``root`` (a test's tmp_path,
+    or a module fixture's ``tmp_path_factory.mktemp(…)``).
+
+    ``make_app(settings, **overrides)``: a new app on exactly those settings (with the overrides
+    replaced): the second worker of a multi-worker test, or the settings the CLI read from the
+    environment.
+    """
+
+    def make(where: Path | Settings, **overrides: Any) -> Starlette:
+        if isinstance(where, Settings):
+            return create_app(dataclasses.replace(where, **overrides))
+        return create_app(_settings(where, **overrides))
+
+    return make
+
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production").resolved()
+def settings(tmp_path: Path, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
-def app(settings: Settings):
-    return create_app(settings)
+def app(settings: Settings, make_app: Callable[..., Starlette]) -> Starlette:
+    return make_app(settings)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:
+def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as test_client:
         yield test_client
 

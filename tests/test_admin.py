@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from factories import make_essay
 from starlette.testclient import TestClient
-from support import PASSWORD, add_user, create_essay, csrf_from, db_read, login
+from support import PASSWORD, add_user, csrf_from, db_read, login
 
-from citizenvoice.app import create_app
 from citizenvoice.domain import sitesettings as site_texts
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
@@ -78,19 +80,6 @@ def parse(html: str) -> _Text:
     parser = _Text()
     parser.feed(html)
     return parser
-
-
-def with_privacy_routes(app):
-    from citizenvoice.views import privacy
-
-    if not any(getattr(r, "path", None) == "/privacy" for r in app.routes):
-        app.router.routes.extend(privacy.routes)  # until app.py registers them
-    return app
-
-
-@pytest.fixture
-def app(settings):
-    return with_privacy_routes(create_app(settings))
 
 
 @pytest.fixture
@@ -327,7 +316,7 @@ def test_reorder_within_a_pillar(admin_client):
 
 def test_archived_direction_takes_no_new_essays_but_stays_readable(admin_client):
     board = direction(admin_client, "silver-economy")
-    published, _ = create_essay(admin_client, status="published", direction="silver-economy", headline="银发的早晨")
+    published, _ = make_essay(admin_client, "published", direction="silver-economy", headline="银发的早晨")
     assert 'value="silver-economy"' in admin_client.get("/submit").text
     response = post(admin_client, f"/admin/directions/{board.id}/archive", {"archived": "1"})
     assert response.status_code == 303
@@ -491,6 +480,44 @@ def test_another_worker_picks_up_site_settings_after_the_check_interval(admin_cl
     assert admin_client.portal.call(other.refresh, db).city == "海城"
 
 
+def _is_deployment_settings(node: ast.expr) -> bool:
+    """``….state.settings``: the deployment's Settings object on the app."""
+    state = node.value if isinstance(node, ast.Attribute) and node.attr == "settings" else None
+    return isinstance(state, ast.Attribute) and state.attr == "state"
+
+
+def _deployment_settings_names(tree: ast.AST) -> set[str]:
+    """Names a module binds to ``….state.settings``, also inside ``a, b = x.state.settings, …``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            pairs = [(target, node.value)]
+            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                pairs = list(zip(target.elts, node.value.elts, strict=False))
+            names |= {t.id for t, v in pairs if isinstance(t, ast.Name) and _is_deployment_settings(v)}
+    return names
+
+
+def test_handlers_take_the_site_texts_from_the_site_settings():
+    """app.state.settings holds only the deployment's defaults of what an admin may change; a handler
+    or template helper that reads a site text from it ignores the admin (as the print desk once did)."""
+    package = Path(__file__).resolve().parent.parent / "citizenvoice"
+    reads = []
+    for path in sorted([*package.glob("views/*.py"), *package.glob("web/*.py")]):
+        if path.name == "sitesettings.py":  # where the defaults and the admin's overrides are merged
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = _deployment_settings_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in sitesettings.FIELDS and (
+                _is_deployment_settings(node.value) or (isinstance(node.value, ast.Name) and node.value.id in aliases)
+            ):
+                reads.append(f"{path.relative_to(package)}:{node.lineno} .{node.attr}")
+    assert reads == []
+
+
 # ---------------------------------------------------------------------------------------------------
 # the audit trail itself
 
@@ -514,9 +541,8 @@ def test_audit_page_lists_changes_newest_first_with_pages(admin_client):
     assert "第0条理由" in second and "第54条理由" not in second
 
 
-def test_without_overrides_the_deployment_settings_apply(tmp_path):
-    settings = Settings(data_dir=tmp_path, secret_key="k" * 40, city="海城").resolved()
-    with TestClient(with_privacy_routes(create_app(settings))) as fresh:
+def test_without_overrides_the_deployment_settings_apply(tmp_path, make_app):
+    with TestClient(make_app(tmp_path, city="海城")) as fresh:
         assert "海城市民" in fresh.get("/privacy").text
 
 
@@ -555,7 +581,7 @@ def test_admin_forms_need_the_csrf_token(admin_client):
     assert read(admin_client, user_store.get_by_username, "sneaky") is None and audit(admin_client) == []
 
 
-def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch):
+def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch, make_app):
     import io
 
     from citizenvoice import cli
@@ -566,7 +592,7 @@ def test_user_commands_on_the_command_line_are_audited_too(tmp_path, monkeypatch
     assert cli.main(["user", "add", "chief", "--role", "admin", "--password-stdin"]) == 0
     assert cli.main(["user", "disable", "chief"]) == 0
     assert cli.main(["user", "disable", "chief"]) == 0  # nothing changes, nothing more is recorded
-    with TestClient(create_app(Settings.from_env()), follow_redirects=False) as client:
+    with TestClient(make_app(Settings.from_env()), follow_redirects=False) as client:
         entries = [(e.actor_name, e.action, e.target, e.after) for e in reversed(audit(client))]
         add_user(client, "boss", "admin")
         login(client, "boss")

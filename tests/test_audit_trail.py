@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from moderation_support import Staff, decide, essay, events, new_essay, run_db
+from factories import make_essay
+from moderation_support import Staff, decide, essay, events, run_db
 
 from citizenvoice.domain import moderation
 from citizenvoice.store import moderation as store
@@ -21,7 +22,7 @@ def test_every_decision_and_edit_is_recorded_with_who_when_from_to_reason_and_no
     staff = Staff(client)
     staff.add("anna")
     staff.act_as("anna")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     body = essay(client, essay_id).body
     assert decide(client, essay_id, "edit", headline="港口的灯光照亮回家之路", body=body, note="改标题").status_code == 303
     assert decide(client, essay_id, "approve", note="写得好").status_code == 303
@@ -40,7 +41,7 @@ def test_every_decision_and_edit_is_recorded_with_who_when_from_to_reason_and_no
 def test_takeovers_and_releases_are_recorded_too(client) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     run_db(client, lambda conn: moderation.claim(conn, essay_id, a), write=True)
     run_db(client, lambda conn: moderation.claim(conn, essay_id, b, takeover=True), write=True)
     run_db(client, lambda conn: moderation.release(conn, essay_id, b), write=True)
@@ -52,7 +53,7 @@ def test_takeovers_and_releases_are_recorded_too(client) -> None:
 def test_the_database_refuses_to_change_or_delete_the_trail(client, table: str) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     run_db(client, lambda conn: moderation.claim(conn, essay_id, a), write=True)
     run_db(client, lambda conn: moderation.claim(conn, essay_id, b, takeover=True), write=True)
     conn = sqlite3.connect(client.app.state.settings.db_path)

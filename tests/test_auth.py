@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pytest
@@ -124,10 +123,8 @@ def test_the_throttle_lifts_after_fifteen_minutes(client, monkeypatch):
 
 
 @pytest.mark.parametrize("https", [True, False])
-def test_session_cookie_is_secure_exactly_when_served_over_https(settings, https):
-    from citizenvoice.app import create_app
-
-    app = create_app(dataclasses.replace(settings, https=https))
+def test_session_cookie_is_secure_exactly_when_served_over_https(tmp_path, make_app, https):
+    app = make_app(tmp_path, https=https)
     with TestClient(app, base_url="https://testserver" if https else "http://testserver",
                     follow_redirects=False) as client:  # fmt: skip
         add_user(client, "feng", "moderator")

@@ -11,7 +11,6 @@ from starlette.testclient import TestClient
 from support import PASSWORD, csrf_from, login
 
 from citizenvoice import cli
-from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 
 
@@ -60,9 +59,9 @@ def test_an_unknown_role_is_refused(data_dir: Path, monkeypatch) -> None:
         run(monkeypatch, "user", "add", "sun", "--role", "mayor", "--password-stdin", stdin=PASSWORD + "\n")
 
 
-def test_disable_ends_open_sessions_and_further_logins(data_dir: Path, monkeypatch, capsys) -> None:
+def test_disable_ends_open_sessions_and_further_logins(data_dir: Path, monkeypatch, capsys, make_app) -> None:
     assert run(monkeypatch, "user", "add", "qian", "--role", "moderator", "--password-stdin", stdin=PASSWORD + "\n") == 0
-    app = create_app(Settings.from_env())
+    app = make_app(Settings.from_env())  # the database the commands use
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         login(client, "qian")
         assert client.get("/moderate").status_code == 200

@@ -10,7 +10,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from citizenvoice import cli
-from citizenvoice.app import create_app
 from citizenvoice.domain import submission
 from citizenvoice.ops import demo
 from citizenvoice.settings import Settings
@@ -72,9 +71,9 @@ def test_demo_loads_once_with_approved_and_pending_essays(data_dir: Path, capsys
     assert rows(data_dir, "SELECT count(*) FROM essay_revisions")[0][0] == len(demo.ESSAYS)
 
 
-def test_demo_essay_can_be_found_and_revised_by_its_author(data_dir: Path) -> None:
+def test_demo_essay_can_be_found_and_revised_by_its_author(data_dir: Path, make_app) -> None:
     assert cli.main(["demo"]) == 0
-    with TestClient(create_app(Settings.from_env()), follow_redirects=False) as client:
+    with TestClient(make_app(Settings.from_env()), follow_redirects=False) as client:
         form = parse(client.get("/track").text)
         response = client.post("/track", data={"csrf_token": field_value(form, "csrf_token"),
                                                "code": "CV-DEMO-0009", "phone_tail": "0009"})

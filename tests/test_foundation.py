@@ -11,7 +11,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from citizenvoice import db as database
-from citizenvoice.app import create_app
 from citizenvoice.settings import Settings, SettingsError
 
 
@@ -42,12 +41,12 @@ def test_directions_seeded_under_four_pillars(tmp_path):
     assert {r[1] for r in rows} == {"industry", "innovation", "opening", "livelihood"}
 
 
-def test_generated_secret_key_is_private_and_stable(tmp_path):
-    settings = Settings(data_dir=tmp_path / "d").resolved()
-    app = create_app(settings)
-    key_file = tmp_path / "d" / "secret_key"
+def test_generated_secret_key_is_private_and_stable(make_settings, make_app, tmp_path):
+    settings = make_settings(tmp_path, secret_key=None)
+    app = make_app(settings)
+    key_file = settings.data_dir / "secret_key"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
-    assert create_app(settings).state.secret_key == app.state.secret_key
+    assert make_app(settings).state.secret_key == app.state.secret_key  # the next start keeps it
 
 
 def test_settings_read_from_environment_with_clear_errors(tmp_path):
@@ -94,9 +93,8 @@ def test_static_files_have_content_hashed_urls(client):
     assert "immutable" in response.headers["cache-control"]
 
 
-def test_hsts_only_over_https(tmp_path):
-    settings = Settings(data_dir=tmp_path, secret_key="k" * 40, https=True).resolved()
-    with TestClient(create_app(settings)) as https_client:
+def test_hsts_only_over_https(tmp_path, make_app):
+    with TestClient(make_app(tmp_path, https=True)) as https_client:
         assert "max-age" in https_client.get("/").headers["strict-transport-security"]
 
 

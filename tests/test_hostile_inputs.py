@@ -41,13 +41,15 @@ from xml.etree import ElementTree
 
 import httpx2
 import pytest
+from factories import make_essay
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
+from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support import PASSWORD, SAMPLE_BODY, add_user, create_essay
+from support import PASSWORD, SAMPLE_BODY, add_user
 
-from citizenvoice.app import app_routes, create_app
+from citizenvoice.app import app_routes
 from citizenvoice.domain import submission
 from citizenvoice.settings import Settings
 from citizenvoice.store.essays import token_hash
@@ -210,10 +212,8 @@ def _sign_in(world: World, username: str) -> str:
     return response.cookies["cv_session"]
 
 
-def new_print_page(world: World) -> int | None:
-    """A fresh draft print page made through the contract (None until the print desk lands)."""
-    if "/editor/pages" not in world.paths():
-        return None
+def new_print_page(world: World) -> int:
+    """A fresh draft print page made through the contract."""
     response = send(world, "POST", "/editor/pages", who="editor", data={
         "paper": "锦州日报", "date": "2026-11-24", "page_label": "T08", "column_title": "写给下一个五年",
         "slots": "4",
@@ -224,12 +224,10 @@ def new_print_page(world: World) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("hostile"), secret_key=SECRET,
-        submit_limit_per_hour=100_000, track_lookup_limit=100_000,
-    ).resolved()  # fmt: skip
-    app = create_app(settings)
+def world(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[World]:
+    app = make_app(tmp_path_factory.mktemp("hostile"), secret_key=SECRET, submit_limit_per_hour=100_000,
+                   track_lookup_limit=100_000)  # fmt: skip
+    settings = app.state.settings
     with TestClient(app, base_url="http://testserver", follow_redirects=False,
                     raise_server_exceptions=False) as client:  # fmt: skip
         seed_a, token_a = _from_login_page(client)
@@ -239,7 +237,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             w.users[role] = add_user(client, f"hostile-{role}", role)
             w.sessions[role] = _sign_in(w, f"hostile-{role}")
         for status in ("pending", "published", "needs_revision"):
-            w.essays[status] = create_essay(client, status=status, headline=f"状态为{status}的文章")
+            w.essays[status] = make_essay(client, status, headline=f"状态为{status}的文章")
         w.page_id = new_print_page(w)
         yield w
 
@@ -822,7 +820,7 @@ FIELD_NAMES = (
 
 def _fresh_targets(world: World, route: AccessRoute) -> dict[str, Any]:
     """Objects for one test alone, so a request that does go through spoils nothing shared."""
-    essay_id, token = create_essay(world.client, headline="只为一个测试而写的文章")
+    essay_id, token = make_essay(world.client, headline="只为一个测试而写的文章")
     fresh: dict[str, Any] = {"essay_id": essay_id, "token": token,
                              "signed": submission.lookup_token(SECRET, essay_id)}  # fmt: skip
     if "{user_id" in route.path:
@@ -1037,7 +1035,7 @@ def test_the_moderation_pages_show_it_escaped(world: World, hostile_essay: tuple
 
 
 def test_a_moderators_note_reaches_the_author_escaped(world: World) -> None:
-    essay_id, token = create_essay(world.client, headline="等待修改意见的文章")
+    essay_id, token = make_essay(world.client, headline="等待修改意见的文章")
     note = f"请补充细节。{XSS_LINE}"
     response = send(world, "POST", f"/moderate/{essay_id}/decision", who="moderator",
                     data={"action": "revise", "version": str(world.version(essay_id)), "note": note})  # fmt: skip
@@ -1098,8 +1096,6 @@ def test_feeds_carry_it_escaped(world: World, hostile_essay: tuple[int, str], ur
 
 def _locked_page_with(world: World, essay_id: int) -> int:
     page = new_print_page(world)
-    if page is None:
-        pytest.skip("the print desk (/editor/pages) is not in the app yet")
     for path, data in ((f"/editor/pages/{page}/slots", {"essay_id": str(essay_id)}),
                        (f"/editor/pages/{page}/slots/{essay_id}/verify", {"note": "电话核实"}),
                        (f"/editor/pages/{page}/lock", {"override_reason": "测试"})):  # fmt: skip

@@ -4,10 +4,10 @@ gzip behaviour the public pages rely on."""
 from __future__ import annotations
 
 import pytest
+from factories import make_essay
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.testclient import TestClient
-from test_public import publish
 
 from citizenvoice.web import httpcache
 
@@ -58,7 +58,7 @@ def test_conditional_leaves_other_responses_alone() -> None:
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_public_pages_answer_304_when_unchanged(client: TestClient, path: str) -> None:
-    publish(client, "港口的灯光")
+    make_essay(client, "published", headline="港口的灯光")
     first = client.get(path)
     assert first.status_code == 200
     etag = first.headers["etag"]
@@ -70,18 +70,18 @@ def test_public_pages_answer_304_when_unchanged(client: TestClient, path: str) -
 
 
 def test_essay_page_304_and_revalidation_after_a_change(client: TestClient) -> None:
-    essay_id = publish(client, "港口的灯光")
+    essay_id = make_essay(client, "published", headline="港口的灯光").id
     first = client.get(f"/essays/{essay_id}")
     assert first.headers["cache-control"] == "public, max-age=0, must-revalidate"
     assert client.get(f"/essays/{essay_id}", headers={"if-none-match": first.headers["etag"]}).status_code == 304
-    publish(client, "同一方向的新文章")  # changes the essay page's previous/next links
+    make_essay(client, "published", headline="同一方向的新文章")  # changes the essay page's previous/next links
     changed = client.get(f"/essays/{essay_id}", headers={"if-none-match": first.headers["etag"]})
     assert changed.status_code == 200 and "同一方向的新文章" in changed.text
 
 
 def test_home_etag_changes_when_an_essay_is_published(client: TestClient) -> None:
     etag = client.get("/").headers["etag"]
-    publish(client, "新发表的文章")
+    make_essay(client, "published", headline="新发表的文章")
     response = client.get("/", headers={"if-none-match": etag})
     assert response.status_code == 200 and "新发表的文章" in response.text
 

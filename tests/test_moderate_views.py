@@ -7,7 +7,8 @@ import asyncio
 
 import httpx2
 import pytest
-from moderation_support import Staff, body_about, csrf, decide, essay, events, new_essay, run_db
+from factories import make_essay
+from moderation_support import Staff, body_about, csrf, decide, essay, events, run_db
 from submit_helpers import parse, submit_essay, valid_form
 from support import csrf_from
 
@@ -50,10 +51,10 @@ def reason_id(client, label: str = REASON) -> str:
 
 
 def test_queue_lists_high_risk_first_then_oldest_with_health_and_counts(client, staff) -> None:
-    old = new_essay(client, body=body_about(1), submitted_hours_ago=30)
-    new = new_essay(client, body=body_about(2), submitted_hours_ago=1)
-    risky = new_essay(client, body="有人在群里拉人网络刷单。" + body_about(3), submitted_hours_ago=2)
-    new_essay(client, body=body_about(4), status="published")
+    old = make_essay(client, body=body_about(1), submitted_hours_ago=30).id
+    new = make_essay(client, body=body_about(2), submitted_hours_ago=1).id
+    risky = make_essay(client, body="有人在群里拉人网络刷单。" + body_about(3), submitted_hours_ago=2).id
+    make_essay(client, "published", body=body_about(4))
     page = client.get("/moderate")
     assert page.status_code == 200
     assert queue_ids(page.text) == [risky, old, new]
@@ -67,10 +68,10 @@ def test_queue_lists_high_risk_first_then_oldest_with_health_and_counts(client, 
 
 
 def test_queue_filters_search_and_status_tabs(client, staff) -> None:
-    student = new_essay(client, body=body_about(5), author_role="student", direction="ecology")
-    phone = new_essay(client, body="我的手机 13912345678。" + body_about(6))
-    night = new_essay(client, headline="夜市里的烟火气", body=body_about(7))
-    published = new_essay(client, body=body_about(8), status="published")
+    student = make_essay(client, body=body_about(5), author_role="student", direction="ecology").id
+    phone = make_essay(client, body="我的手机 13912345678。" + body_about(6)).id
+    night = make_essay(client, headline="夜市里的烟火气", body=body_about(7)).id
+    published = make_essay(client, "published", body=body_about(8)).id
     assert queue_ids(client.get("/moderate?role=student").text) == [student]
     assert queue_ids(client.get("/moderate?direction=ecology").text) == [student]
     assert queue_ids(client.get("/moderate?flag=phone").text) == [phone]
@@ -82,7 +83,7 @@ def test_queue_filters_search_and_status_tabs(client, staff) -> None:
 
 def test_queue_pages_by_keyset(client, staff, monkeypatch) -> None:
     monkeypatch.setattr(store, "PAGE_SIZE", 2)
-    ids = [new_essay(client, body=body_about(10 + n), submitted_hours_ago=10 - n) for n in range(5)]
+    ids = [make_essay(client, body=body_about(10 + n), submitted_hours_ago=10 - n).id for n in range(5)]
     seen, url = [], "/moderate"
     while url:
         html = client.get(url).text
@@ -120,9 +121,9 @@ def test_a_real_submission_is_screened_and_explained_on_the_item_page(client, st
 
 
 def test_item_page_shows_the_author_s_other_submissions_masked_and_duplicates(client, staff) -> None:
-    first = new_essay(client, headline="第一篇文章标题", body=body_about(20), phone="13800138000")
-    second = new_essay(client, headline="第二篇文章标题", body=body_about(20), phone="13800138000")
-    new_essay(client, headline="别人写的文章", body=body_about(21), phone="13999999999")
+    first = make_essay(client, headline="第一篇文章标题", body=body_about(20), phone="13800138000").id
+    second = make_essay(client, headline="第二篇文章标题", body=body_about(20), phone="13800138000").id
+    make_essay(client, headline="别人写的文章", body=body_about(21), phone="13999999999")
     html = client.get(f"/moderate/{second}").text
     assert "13800138000" not in html
     others = parse(html).find("section", **{"aria-labelledby": "others-title"})
@@ -133,7 +134,7 @@ def test_item_page_shows_the_author_s_other_submissions_masked_and_duplicates(cl
 
 
 def test_opening_an_item_claims_it_and_colleagues_see_who_holds_it(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     client.get(f"/moderate/{essay_id}")
     mine = parse(client.get(f"/moderate/{essay_id}").text)
     assert "您正在审核这篇文章" in mine.find(class_="claim-mine").text()
@@ -150,8 +151,8 @@ def test_opening_an_item_claims_it_and_colleagues_see_who_holds_it(client, staff
 
 
 def test_approve_publishes_with_corrected_direction_and_featured_then_goes_to_the_next(client, staff) -> None:
-    first = new_essay(client, body=body_about(30), submitted_hours_ago=3)
-    second = new_essay(client, body=body_about(31), submitted_hours_ago=2)
+    first = make_essay(client, body=body_about(30), submitted_hours_ago=3).id
+    second = make_essay(client, body=body_about(31), submitted_hours_ago=2).id
     response = decide(client, first, "approve", direction="ecology", featured="1", note="写得好")
     assert response.status_code == 303 and response.headers["location"] == f"/moderate/next?after={first}"
     after = essay(client, first)
@@ -164,7 +165,7 @@ def test_approve_publishes_with_corrected_direction_and_featured_then_goes_to_th
 
 
 def test_a_stale_version_is_refused_with_409_and_nothing_changes(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     version = essay(client, essay_id).version
     assert decide(client, essay_id, "edit", headline="改过的标题呀", body=body_about(32)).status_code == 303
     before, trail = essay(client, essay_id), events(client, essay_id)
@@ -225,7 +226,7 @@ def test_revise_needs_a_note_and_the_resubmission_returns_with_a_diff(client, st
 
 
 def test_edit_fixes_typos_as_a_new_revision_with_the_editor_recorded(client, staff) -> None:
-    essay_id = new_essay(client, headline="港口的灯光照亮回家得路")
+    essay_id = make_essay(client, headline="港口的灯光照亮回家得路").id
     body = essay(client, essay_id).body
     response = decide(client, essay_id, "edit", headline="港口的灯光照亮回家的路", body=body, note="改错别字")
     assert response.status_code == 303 and response.headers["location"] == f"/moderate/{essay_id}"
@@ -243,7 +244,7 @@ def test_edit_fixes_typos_as_a_new_revision_with_the_editor_recorded(client, sta
 
 
 def test_unpublish_needs_a_reason_and_takes_the_essay_down(client, staff) -> None:
-    essay_id = new_essay(client, status="published")
+    essay_id = make_essay(client, "published").id
     assert decide(client, essay_id, "unpublish", reason="").status_code == 422
     assert decide(client, essay_id, "unpublish", reason="作者来电要求撤下").status_code == 303
     after = essay(client, essay_id)
@@ -266,7 +267,7 @@ def test_the_author_sees_both_the_reason_and_the_note_of_an_unpublish(client, st
 
 
 def test_a_decision_without_a_csrf_token_is_refused(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     response = client.post(f"/moderate/{essay_id}/decision", data={"action": "approve", "version": "1"})
     assert response.status_code == 403 and essay(client, essay_id).status == "pending"
 
@@ -276,7 +277,7 @@ def test_a_decision_without_a_csrf_token_is_refused(client, staff) -> None:
 
 
 def test_a_colleague_s_claim_blocks_decisions_until_taken_over_which_is_recorded(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     client.get(f"/moderate/{essay_id}")  # anna claims it
     staff.act_as("bo")
     blocked = decide(client, essay_id, "approve")
@@ -295,7 +296,7 @@ def test_a_colleague_s_claim_blocks_decisions_until_taken_over_which_is_recorded
 
 
 def test_an_expired_claim_no_longer_blocks(client, staff, clock) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     client.get(f"/moderate/{essay_id}")
     staff.act_as("bo")
     assert decide(client, essay_id, "approve").status_code == 423
@@ -304,7 +305,7 @@ def test_an_expired_claim_no_longer_blocks(client, staff, clock) -> None:
 
 
 def test_release_puts_the_item_back(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     client.get(f"/moderate/{essay_id}")
     assert client.post(f"/moderate/{essay_id}/release", data={"csrf_token": csrf(client)}).status_code == 303
     staff.act_as("bo")
@@ -312,7 +313,7 @@ def test_release_puts_the_item_back(client, staff) -> None:
 
 
 def test_two_moderators_posting_at_the_same_moment_exactly_one_wins(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     version = str(essay(client, essay_id).version)
     jars = {name: staff.jars[name] for name in ("anna", "bo")}
     tokens = {name: csrf_from(staff.act_as(name).get("/moderate").text) for name in jars}
@@ -340,7 +341,7 @@ def test_two_moderators_posting_at_the_same_moment_exactly_one_wins(client, staf
 def test_personal_data_is_flagged_and_redacted_in_one_action(client, staff) -> None:
     body = ("欢迎联系我：13912345678，邮箱 li.chunmei@example.cn，身份证 11010519491231002X，"
             "详情见 www.example.com 。") + body_about(40)  # fmt: skip
-    essay_id = new_essay(client, body=body)
+    essay_id = make_essay(client, body=body).id
     page = parse(client.get(f"/moderate/{essay_id}").text)
     kinds = {m.get("class") for m in page.find_all("mark")}
     assert {"flag flag-phone", "flag flag-email", "flag flag-id_number", "flag flag-url"} <= kinds
@@ -366,9 +367,9 @@ def test_personal_data_is_flagged_and_redacted_in_one_action(client, staff) -> N
 
 
 def test_bulk_approve_checks_each_item_and_reports_each(client, staff) -> None:
-    fine = new_essay(client, body=body_about(50))
-    stale = new_essay(client, body=body_about(51))
-    held = new_essay(client, body=body_about(52))
+    fine = make_essay(client, body=body_about(50)).id
+    stale = make_essay(client, body=body_about(51)).id
+    held = make_essay(client, body=body_about(52)).id
     staff.act_as("bo")
     client.get(f"/moderate/{held}")  # bo claims it
     staff.act_as("anna")
@@ -385,7 +386,7 @@ def test_bulk_approve_checks_each_item_and_reports_each(client, staff) -> None:
 
 
 def test_bulk_reject_uses_one_reason_for_all_and_records_each(client, staff) -> None:
-    ids = [new_essay(client, body=body_about(60 + n)) for n in range(3)]
+    ids = [make_essay(client, body=body_about(60 + n)).id for n in range(3)]
     items = [f"{i}:{essay(client, i).version}" for i in ids]
     no_reason = client.post("/moderate/bulk", data={"csrf_token": csrf(client), "action": "reject", "ids": items})
     assert no_reason.status_code == 200 and "成功 0 篇" in no_reason.text
@@ -408,8 +409,8 @@ def test_bulk_without_a_selection_goes_back_to_the_queue(client, staff) -> None:
 
 
 def test_next_skips_items_colleagues_hold_and_ends_at_the_queue(client, staff) -> None:
-    first = new_essay(client, body=body_about(70), submitted_hours_ago=3)
-    second = new_essay(client, body=body_about(71), submitted_hours_ago=2)
+    first = make_essay(client, body=body_about(70), submitted_hours_ago=3).id
+    second = make_essay(client, body=body_about(71), submitted_hours_ago=2).id
     staff.act_as("bo")
     client.get(f"/moderate/{first}")
     staff.act_as("anna")
@@ -423,19 +424,19 @@ def test_the_photo_is_served_to_moderators_only(client, staff, settings) -> None
     file = settings.media_path / relative
     file.parent.mkdir(parents=True)
     file.write_bytes(b"\xff\xd8\xff\xe0fake-jpeg")
-    essay_id = new_essay(client, photo_path=relative)
+    essay_id = make_essay(client, photo_path=relative).id
     page = parse(client.get(f"/moderate/{essay_id}").text)
     assert page.find("img", src=f"/moderate/{essay_id}/photo") is not None
     photo = client.get(f"/moderate/{essay_id}/photo")
     assert photo.status_code == 200 and photo.content.startswith(b"\xff\xd8")
     assert "no-store" in photo.headers["cache-control"]
-    assert client.get(f"/moderate/{new_essay(client, body=body_about(72))}/photo").status_code == 404
+    assert client.get(f"/moderate/{make_essay(client, body=body_about(72)).id}/photo").status_code == 404
     staff.anonymous()
     assert client.get(f"/moderate/{essay_id}/photo").status_code == 303
 
 
 def test_pages_link_their_own_css_and_js_and_use_no_inline_styles(client, staff) -> None:
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     for url in ("/moderate", f"/moderate/{essay_id}"):
         html = client.get(url).text
         tree = parse(html)

@@ -8,7 +8,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from moderation_support import Staff, body_about, essay, events, new_essay, run_db
+from factories import make_essay
+from moderation_support import Staff, body_about, essay, events, run_db
 
 from citizenvoice import cli
 from citizenvoice.domain import lifecycle, moderation, screening
@@ -30,7 +31,7 @@ def flags_of(client, essay_id: int) -> list[store.StoredFlag]:
 
 
 def test_screening_stores_explained_flags_and_marks_banned_words_high_risk(client) -> None:
-    essay_id = new_essay(client, body=BANNED_MID_SENTENCE + body_about(1))
+    essay_id = make_essay(client, body=BANNED_MID_SENTENCE + body_about(1)).id
     flags = flags_of(client, essay_id)
     banned = [f for f in flags if f.kind == "banned"]
     assert [(f.term, f.matched, f.field) for f in banned] == [("赌博", "赌博", "body")]
@@ -39,7 +40,7 @@ def test_screening_stores_explained_flags_and_marks_banned_words_high_risk(clien
 
 
 def test_obfuscated_and_suspect_words_are_flagged_with_the_original_spelling(client) -> None:
-    essay_id = new_essay(client, headline="楼下的小广告", body=OBFUSCATED + body_about(2))
+    essay_id = make_essay(client, headline="楼下的小广告", body=OBFUSCATED + body_about(2)).id
     flags = {(f.kind, f.term): f for f in flags_of(client, essay_id)}
     assert flags[("banned", "六合彩")].matched == "六 合·彩"
     assert "已忽略间隔的空格、标点" in flags[("banned", "六合彩")].explanation
@@ -48,21 +49,21 @@ def test_obfuscated_and_suspect_words_are_flagged_with_the_original_spelling(cli
 
 
 def test_a_clean_essay_has_no_flags_and_is_not_high_risk(client) -> None:
-    essay_id = new_essay(client, body=body_about(3))
+    essay_id = make_essay(client, body=body_about(3)).id
     assert flags_of(client, essay_id) == []
     assert essay(client, essay_id).high_risk is False
 
 
 def test_personal_data_is_flagged_but_stored_masked(client) -> None:
     body = "有事请打我手机 139-1234-5678，或者发邮件到 wang.lei@example.cn。" + body_about(4)
-    flags = {f.kind: f for f in flags_of(client, new_essay(client, body=body))}
+    flags = {f.kind: f for f in flags_of(client, make_essay(client, body=body).id)}
     assert flags["phone"].matched == "139****5678"
     assert flags["email"].matched == "w***@example.cn"
     assert "手机号码" in flags["phone"].explanation
 
 
 def test_rescreening_replaces_the_old_flags(client) -> None:
-    essay_id = new_essay(client, body=BANNED_MID_SENTENCE + body_about(5))
+    essay_id = make_essay(client, body=BANNED_MID_SENTENCE + body_about(5)).id
     clean = body_about(5)
 
     async def edit(conn):
@@ -100,9 +101,9 @@ def _reworded(text: str) -> str:
 
 
 def test_near_duplicates_are_linked_with_their_similarity(client) -> None:
-    original = new_essay(client, body=body_about(6))
-    unrelated = new_essay(client, body=body_about(7))
-    copy = new_essay(client, body=_reworded(body_about(6)))
+    original = make_essay(client, body=body_about(6)).id
+    unrelated = make_essay(client, body=body_about(7)).id
+    copy = make_essay(client, body=_reworded(body_about(6))).id
     links = run_db(client, lambda conn: store.duplicates_of(conn, copy))
     assert [link.other_id for link in links] == [original]
     assert links[0].similarity >= 0.8
@@ -111,9 +112,9 @@ def test_near_duplicates_are_linked_with_their_similarity(client) -> None:
 
 
 def test_only_essays_of_the_last_90_days_count(client) -> None:
-    new_essay(client, body=body_about(8), submitted_hours_ago=91 * 24)
-    recent = new_essay(client, body=body_about(8), submitted_hours_ago=89 * 24)
-    copy = new_essay(client, body=body_about(8))
+    make_essay(client, body=body_about(8), submitted_hours_ago=91 * 24)
+    recent = make_essay(client, body=body_about(8), submitted_hours_ago=89 * 24).id
+    copy = make_essay(client, body=body_about(8)).id
     assert [link.other_id for link in run_db(client, lambda conn: store.duplicates_of(conn, copy))] == [recent]
 
 
@@ -130,8 +131,8 @@ def _rewrite(client, essay_id: int, body: str) -> None:
 
 
 def test_a_resubmitted_text_that_no_longer_matches_loses_its_link(client) -> None:
-    first = new_essay(client, body=body_about(9))
-    second = new_essay(client, body=body_about(9))
+    first = make_essay(client, body=body_about(9)).id
+    second = make_essay(client, body=body_about(9)).id
     assert run_db(client, lambda conn: store.duplicates_of(conn, first))
 
     _rewrite(client, second, body_about(10))
@@ -156,7 +157,7 @@ def _set_signature(client, essay_id: int, signature: bytes | None) -> None:
 
 
 def test_the_signature_of_the_current_text_is_stored_with_the_band_keys(client) -> None:
-    essay_id = new_essay(client, body=body_about(11))
+    essay_id = make_essay(client, body=body_about(11)).id
     assert _stored_signature(client, essay_id) == screening.signature_to_bytes(
         screening.minhash_signature(body_about(11))
     )
@@ -168,17 +169,17 @@ def test_the_signature_of_the_current_text_is_stored_with_the_band_keys(client) 
 
 
 def test_a_candidate_screened_before_signatures_were_stored_is_confirmed_from_its_text(client) -> None:
-    original = new_essay(client, body=body_about(13))
+    original = make_essay(client, body=body_about(13)).id
     _set_signature(client, original, None)  # as an essay screened before migration 0010
-    copy = new_essay(client, body=_reworded(body_about(13)))
+    copy = make_essay(client, body=_reworded(body_about(13))).id
     assert [link.other_id for link in run_db(client, lambda conn: store.duplicates_of(conn, copy))] == [original]
 
 
 def test_a_candidate_whose_signature_rules_out_80_percent_is_not_compared(client) -> None:
-    original = new_essay(client, body=body_about(14))
+    original = make_essay(client, body=body_about(14)).id
     # A signature agreeing with the text's on no value: the check must trust it and skip the text.
     _set_signature(client, original, screening.signature_to_bytes([1] * screening.NUM_PERM))
-    copy = new_essay(client, body=_reworded(body_about(14)))
+    copy = make_essay(client, body=_reworded(body_about(14))).id
     assert run_db(client, lambda conn: store.duplicates_of(conn, copy)) == []
 
 
@@ -201,7 +202,7 @@ def _claim(client, essay_id: int, user_id: int, **kw):
 def test_a_claim_blocks_others_until_it_expires(client, clock) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     _claim(client, essay_id, a)
     with pytest.raises(moderation.ClaimedByOther) as held:
         _claim(client, essay_id, b)
@@ -219,7 +220,7 @@ def test_a_claim_blocks_others_until_it_expires(client, clock) -> None:
 def test_a_takeover_is_explicit_and_recorded(client, clock) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     _claim(client, essay_id, a)
     assert _claim(client, essay_id, b, takeover=True).user_id == b
     recorded = run_db(client, lambda conn: store.list_claim_events(conn, essay_id))
@@ -229,7 +230,7 @@ def test_a_takeover_is_explicit_and_recorded(client, clock) -> None:
 def test_reopening_extends_ones_own_claim_and_release_frees_it(client, clock) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     first = _claim(client, essay_id, a)
     clock[0] += 300
     again = _claim(client, essay_id, a)
@@ -246,7 +247,7 @@ def test_reopening_extends_ones_own_claim_and_release_frees_it(client, clock) ->
 def test_two_moderators_deciding_at_once_exactly_one_succeeds(client) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    essay_id = new_essay(client)
+    essay_id = make_essay(client).id
     version = essay(client, essay_id).version
     screener = run_db(client, lambda conn: moderation.load_screener(conn, client.app.state.screener))
 
@@ -277,17 +278,17 @@ def _page(client, filters: QueueFilters | None = None, after: Cursor | None = No
 
 
 def test_queue_puts_high_risk_first_then_oldest_first(client) -> None:
-    old = new_essay(client, body=body_about(11), submitted_hours_ago=30)
-    risky_new = new_essay(client, body=BANNED_MID_SENTENCE + body_about(12), submitted_hours_ago=1)
-    middle = new_essay(client, body=body_about(13), submitted_hours_ago=5)
-    risky_old = new_essay(client, body=BANNED_MID_SENTENCE + body_about(14), submitted_hours_ago=10)
-    new_essay(client, body=body_about(15), status="published")
+    old = make_essay(client, body=body_about(11), submitted_hours_ago=30).id
+    risky_new = make_essay(client, body=BANNED_MID_SENTENCE + body_about(12), submitted_hours_ago=1).id
+    middle = make_essay(client, body=body_about(13), submitted_hours_ago=5).id
+    risky_old = make_essay(client, body=BANNED_MID_SENTENCE + body_about(14), submitted_hours_ago=10).id
+    make_essay(client, "published", body=body_about(15))
     assert [i.id for i in _page(client)] == [risky_old, risky_new, old, middle]
 
 
 def test_keyset_pages_cover_the_queue_once_in_order(client) -> None:
-    ids = [new_essay(client, body=body_about(20 + n), submitted_hours_ago=50 - n) for n in range(11)]
-    risky = [new_essay(client, body=BANNED_MID_SENTENCE + body_about(40 + n)) for n in range(3)]
+    ids = [make_essay(client, body=body_about(20 + n), submitted_hours_ago=50 - n).id for n in range(11)]
+    risky = [make_essay(client, body=BANNED_MID_SENTENCE + body_about(40 + n)).id for n in range(3)]
     seen, after = [], None
     while True:
         page = _page(client, after=after, limit=4)
@@ -300,12 +301,12 @@ def test_keyset_pages_cover_the_queue_once_in_order(client) -> None:
 
 
 def test_filters_narrow_the_queue(client) -> None:
-    plain = new_essay(client, body=body_about(50), direction="ecology", author_role="student")
-    photo = new_essay(client, body=body_about(51), photo_path="photos/ab/abc.jpg")
-    phone = new_essay(client, body="电话 13912345678。" + body_about(52), author_role="enterprise")
-    dup_a = new_essay(client, body=body_about(53))
-    dup_b = new_essay(client, body=body_about(53))
-    searchable = new_essay(client, headline="关于夜市的一点期待", body=body_about(54))
+    plain = make_essay(client, body=body_about(50), direction="ecology", author_role="student").id
+    photo = make_essay(client, body=body_about(51), photo_path="photos/ab/abc.jpg").id
+    phone = make_essay(client, body="电话 13912345678。" + body_about(52), author_role="enterprise").id
+    dup_a = make_essay(client, body=body_about(53)).id
+    dup_b = make_essay(client, body=body_about(53)).id
+    searchable = make_essay(client, headline="关于夜市的一点期待", body=body_about(54)).id
 
     def ids(**kw) -> set[int]:
         return {i.id for i in _page(client, QueueFilters(**kw))}
@@ -324,8 +325,8 @@ def test_filters_narrow_the_queue(client) -> None:
 def test_next_available_item_skips_what_colleagues_hold(client, clock) -> None:
     staff = Staff(client)
     a, b = staff.add("anna"), staff.add("bo")
-    first = new_essay(client, body=body_about(60), submitted_hours_ago=3)
-    second = new_essay(client, body=body_about(61), submitted_hours_ago=2)
+    first = make_essay(client, body=body_about(60), submitted_hours_ago=3).id
+    second = make_essay(client, body=body_about(61), submitted_hours_ago=2).id
     _claim(client, first, a)
     assert [i.id for i in _page(client, QueueFilters(available_to=(b, clock[0])), limit=1)] == [second]
     assert [i.id for i in _page(client, QueueFilters(available_to=(a, clock[0])), limit=1)] == [first]
@@ -381,18 +382,18 @@ def test_queue_pages_at_10000_pending_are_index_seeks(client) -> None:
 
 
 def test_queue_health_counts_overdue_essays(client) -> None:
-    new_essay(client, body=body_about(70), submitted_hours_ago=30)
-    new_essay(client, body=body_about(71), submitted_hours_ago=25)
-    new_essay(client, body=body_about(72), submitted_hours_ago=2)
-    new_essay(client, body=body_about(73), submitted_hours_ago=40, status="published")
+    make_essay(client, body=body_about(70), submitted_hours_ago=30)
+    make_essay(client, body=body_about(71), submitted_hours_ago=25)
+    make_essay(client, body=body_about(72), submitted_hours_ago=2)
+    make_essay(client, "published", body=body_about(73), submitted_hours_ago=40)
     health = run_db(client, lambda conn: moderation.queue_health(conn, 24))
     assert (health.pending, health.overdue, health.counts["published"]) == (3, 2, 1)
     assert 29.9 < (health.oldest_age_hours or 0) < 30.1 and health.oldest_age_label == "30 小时"
 
 
 def test_queue_report_prints_the_same_health(client, settings, monkeypatch, capsys) -> None:
-    new_essay(client, body=body_about(80), submitted_hours_ago=50)
-    new_essay(client, body=body_about(81), submitted_hours_ago=1)
+    make_essay(client, body=body_about(80), submitted_hours_ago=50)
+    make_essay(client, body=body_about(81), submitted_hours_ago=1)
     monkeypatch.setenv("CITIZENVOICE_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("CITIZENVOICE_QUEUE_TARGET_HOURS", "24")
     assert cli.main(["queue-report"]) == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,10 +22,10 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from support import SAMPLE_BODY, add_user
 
-from citizenvoice.app import create_app
 from citizenvoice.settings import Settings
 from citizenvoice.web.routing import AccessRoute
 
@@ -113,10 +113,10 @@ def _essay_id(settings: Settings, code: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Published]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("leaks"), secret_key=SECRET,
-                        submit_limit_per_hour=1000, base_url=BASE).resolved()  # fmt: skip
-    with TestClient(create_app(settings), base_url=BASE, follow_redirects=False) as client:
+def published(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[Published]:
+    app = make_app(tmp_path_factory.mktemp("leaks"), secret_key=SECRET, submit_limit_per_hour=1000, base_url=BASE)
+    settings = app.state.settings
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         world = Published(client)
         tokens = [(_submit(client, author), author) for author in AUTHORS]
         add_user(client, "leaks-moderator", "moderator")

@@ -18,13 +18,9 @@ from citizenvoice.settings import Settings
 PHONE = "13812345678"
 
 
-def make_settings(root: Path) -> Settings:
-    return Settings(data_dir=root, secret_key="k" * 40).resolved()
-
-
 def run_cli(monkeypatch, settings: Settings, *argv: str) -> int:
     monkeypatch.setenv("CITIZENVOICE_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CITIZENVOICE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("CITIZENVOICE_SECRET_KEY", settings.secret_key)
     return cli.main(list(argv))
 
 
@@ -58,7 +54,7 @@ def connect(settings: Settings) -> sqlite3.Connection:
 
 
 @pytest.fixture
-def live(tmp_path) -> Settings:
+def live(tmp_path, make_settings) -> Settings:
     settings = make_settings(tmp_path / "live")
     database.migrate(settings.db_path)
     conn = connect(settings)
@@ -88,7 +84,8 @@ def consistency(db_path: Path) -> dict[str, int]:
         conn.close()
 
 
-def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, tmp_path, monkeypatch):
+def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, tmp_path, monkeypatch,
+                                                                         make_settings):
     conn = connect(live)
     for n in range(3, 1500):  # enough pages that the copy is not instantaneous
         insert_essay(conn, n)
@@ -129,7 +126,7 @@ def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, t
     assert run_cli(monkeypatch, restored, "check") == 0
 
 
-def test_tar_gz_backup_holds_database_media_and_manifest(live, tmp_path, monkeypatch, capsys):
+def test_tar_gz_backup_holds_database_media_and_manifest(live, tmp_path, monkeypatch, capsys, make_settings):
     target = tmp_path / "backups" / "cv.tar.gz"
     assert run_cli(monkeypatch, live, "backup", str(target)) == 0
     with tarfile.open(target) as tar:
@@ -162,7 +159,7 @@ def test_restore_refuses_to_overwrite_a_database_with_content(live, tmp_path, mo
     assert len(moved) == 1 and (moved[0] / "photos" / "new.jpg").read_bytes() == b"new"
 
 
-def test_restore_rejects_a_tampered_backup(live, tmp_path, monkeypatch, capsys):
+def test_restore_rejects_a_tampered_backup(live, tmp_path, monkeypatch, capsys, make_settings):
     assert run_cli(monkeypatch, live, "backup", str(tmp_path / "b")) == 0
     with (tmp_path / "b" / "citizenvoice.db").open("r+b") as f:
         f.seek(5000)
@@ -194,7 +191,7 @@ def test_check_reports_orphaned_media_and_missing_migrations(live, monkeypatch, 
     assert "migration not applied: 0006_admin" in capsys.readouterr().out
 
 
-def test_check_without_a_database_fails(tmp_path, monkeypatch, capsys):
+def test_check_without_a_database_fails(tmp_path, monkeypatch, capsys, make_settings):
     assert run_cli(monkeypatch, make_settings(tmp_path / "empty"), "check") == 1
     assert "no database" in capsys.readouterr().out
 

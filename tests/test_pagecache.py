@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_essay
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from support import add_user, login
-from test_public import page, publish, read, text, write
+from test_public import page, read, text, write
 
 from citizenvoice import db
-from citizenvoice.app import create_app
 from citizenvoice.domain import administration, lifecycle, privacy
 from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import Settings
@@ -26,6 +28,7 @@ from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import public as public_store
+from citizenvoice.web import sitesettings
 
 MODERATOR = lifecycle.ActorRef(Actor.MODERATOR, None)
 EDITOR = lifecycle.ActorRef(Actor.EDITOR, None)
@@ -46,7 +49,7 @@ def status(response: Any) -> str:
 
 def transition(client: TestClient, essay_id: int, action: Action, actor: lifecycle.ActorRef = MODERATOR,
                **changes: Any) -> None:
-    city = client.app.state.settings.city
+    city = sitesettings.site_settings_for_app(client.app).city
     write(client, lambda conn: lifecycle.transition(conn, essay_id, action, actor, city=city, reason="测试",
                                                     note="测试", changes=changes or None))
 
@@ -56,10 +59,10 @@ def transition(client: TestClient, essay_id: int, action: Action, actor: lifecyc
 
 
 def test_publish_shows_on_home_board_and_neighbour_at_once(client: TestClient) -> None:
-    first = publish(client, "第一篇已经发表")
+    first = make_essay(client, "published", headline="第一篇已经发表").id
     for path in ("/", "/boards/wellbeing", f"/essays/{first}", "/feed.atom", "/sitemap-essays.xml"):
         cached(client, path)
-    second = publish(client, "第二篇刚刚通过")
+    second = make_essay(client, "published", headline="第二篇刚刚通过").id
     assert "第二篇刚刚通过" in client.get("/").text
     assert "第二篇刚刚通过" in client.get("/boards/wellbeing").text
     assert "第二篇刚刚通过" in client.get(f"/essays/{first}").text  # the "next" link
@@ -68,7 +71,7 @@ def test_publish_shows_on_home_board_and_neighbour_at_once(client: TestClient) -
 
 
 def test_moderator_edit_shows_the_new_text(client: TestClient) -> None:
-    essay_id = publish(client, "原来的标题写得不好")
+    essay_id = make_essay(client, "published", headline="原来的标题写得不好").id
     cached(client, f"/essays/{essay_id}")
     cached(client, "/")
     essay = read(client, lambda conn: essay_store.get_essay(conn, essay_id))
@@ -82,7 +85,7 @@ def test_moderator_edit_shows_the_new_text(client: TestClient) -> None:
 
 
 def test_unpublish_takes_the_essay_down_everywhere(client: TestClient) -> None:
-    essay_id = publish(client, "即将撤下的文章")
+    essay_id = make_essay(client, "published", headline="即将撤下的文章").id
     cached(client, f"/essays/{essay_id}")
     cached(client, "/")
     transition(client, essay_id, Action.UNPUBLISH)
@@ -93,25 +96,25 @@ def test_unpublish_takes_the_essay_down_everywhere(client: TestClient) -> None:
 
 
 def test_print_shows_the_printed_badge(client: TestClient) -> None:
-    essay_id = publish(client, "将要见报的文章")
+    essay_id = make_essay(client, "published", headline="将要见报的文章").id
     cached(client, f"/essays/{essay_id}")
     transition(client, essay_id, Action.PRINT, EDITOR, printed_edition="《锦州日报》2026-11-24 T08版")
     assert "刊于《锦州日报》2026年11月24日 T08版" in text(page(client.get(f"/essays/{essay_id}")))
 
 
 def test_erasure_removes_the_authors_name(client: TestClient) -> None:
-    essay_id = publish(client, "署名将被删除", name="王建国")
+    essay_id = make_essay(client, "published", headline="署名将被删除", author_name="王建国").id
     assert "王建国" in cached(client, f"/essays/{essay_id}").text
     assert "王建国" in cached(client, "/boards/wellbeing").text
-    settings = client.app.state.settings
-    write(client, lambda conn: privacy.erase_for_author(conn, essay_id, "anonymous", city=settings.city,
-                                                        media_dir=settings.media_path))
+    city, media = sitesettings.site_settings_for_app(client.app).city, client.app.state.settings.media_path
+    write(client, lambda conn: privacy.erase_for_author(conn, essay_id, "anonymous", city=city,
+                                                        media_dir=media))
     assert "王建国" not in client.get(f"/essays/{essay_id}").text
     assert "王建国" not in client.get("/boards/wellbeing").text
 
 
 def test_direction_rename_shows_on_its_board_and_home(client: TestClient, staff_client: Any) -> None:
-    publish(client, "民生方向的一篇文章")
+    make_essay(client, "published", headline="民生方向的一篇文章")
     cached(client, "/boards/wellbeing")
     cached(client, "/")
     direction = read(client, lambda conn: direction_store.get_by_slug(conn, "wellbeing"))
@@ -123,7 +126,7 @@ def test_direction_rename_shows_on_its_board_and_home(client: TestClient, staff_
 
 
 def test_site_text_change_by_an_admin_shows_on_the_next_anonymous_page(client: TestClient) -> None:
-    publish(client, "首页上的文章")
+    make_essay(client, "published", headline="首页上的文章")
     cached(client, "/")
     add_user(client, "site-admin", "admin")
     user = read(client, lambda conn: _user(conn, "site-admin"))
@@ -143,28 +146,27 @@ async def _user(conn: Any, name: str) -> Any:
 
 def test_queue_activity_does_not_invalidate(client: TestClient) -> None:
     """Submissions, rejections and other non-public writes leave the stored pages in place."""
-    publish(client, "已发表的文章")
+    make_essay(client, "published", headline="已发表的文章")
     cached(client, "/")
-    pending = publish(client, "还在审核中的文章", status="pending")
+    pending = make_essay(client, "pending", headline="还在审核中的文章").id
     transition(client, pending, Action.REJECT)
     again = client.get("/")
     assert status(again) == "CitizenVoice; hit" and "还在审核中的文章" not in again.text
 
 
-def test_a_write_through_another_worker_invalidates_this_one(tmp_path: Path) -> None:
+def test_a_write_through_another_worker_invalidates_this_one(settings: Settings, make_app: Callable[..., Starlette]) -> None:
     """Two app instances on one database stand for two worker processes: neither serves stale pages."""
-    settings = Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-not-for-production").resolved()
-    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
-        publish(one, "第一个进程发表的文章")
+    with TestClient(make_app(settings)) as one, TestClient(make_app(settings)) as two:
+        make_essay(one, "published", headline="第一个进程发表的文章")
         cached(one, "/")
         cached(two, "/")
-        publish(two, "第二个进程发表的文章")
+        make_essay(two, "published", headline="第二个进程发表的文章")
         assert "第二个进程发表的文章" in one.get("/").text
 
 
 def test_a_write_from_a_plain_connection_is_seen(client: TestClient) -> None:
     """The triggers, not the app code, bump the version: even a command-line UPDATE invalidates."""
-    essay_id = publish(client, "命令行修改之前")
+    essay_id = make_essay(client, "published", headline="命令行修改之前").id
     cached(client, f"/essays/{essay_id}")
     with sqlite3.connect(client.app.state.settings.db_path) as conn:
         conn.execute("UPDATE essays SET headline = '命令行修改之后' WHERE id = ?", (essay_id,))
@@ -185,7 +187,7 @@ def test_the_trigger_watches_every_column_public_pages_read() -> None:
 
 
 def test_staff_are_never_served_a_stored_page_nor_fill_the_cache(client: TestClient) -> None:
-    essay_id = publish(client, "员工也会看的文章")
+    essay_id = make_essay(client, "published", headline="员工也会看的文章").id
     cached(client, f"/essays/{essay_id}")
     add_user(client, "mod-one", "moderator")
     login(client, "mod-one")
@@ -198,7 +200,7 @@ def test_staff_are_never_served_a_stored_page_nor_fill_the_cache(client: TestCli
 
 
 def test_pages_rendered_for_a_request_with_cookies_are_not_stored(client: TestClient) -> None:
-    publish(client, "带着投稿表单cookie的读者")
+    make_essay(client, "published", headline="带着投稿表单cookie的读者")
     client.get("/submit")  # issues the CSRF cookie, as a resident who opened the form has
     assert client.cookies.get("cv_csrf")
     assert status(client.get("/")) == "CitizenVoice; fwd=miss"
@@ -228,7 +230,7 @@ def test_missing_pages_are_not_stored(client: TestClient) -> None:
 
 
 def test_stored_page_keeps_security_headers_and_answers_304(client: TestClient) -> None:
-    essay_id = publish(client, "带有安全响应头的文章")
+    essay_id = make_essay(client, "published", headline="带有安全响应头的文章").id
     fresh = client.get(f"/essays/{essay_id}")
     hit = cached(client, f"/essays/{essay_id}")
     for header in ("content-security-policy", "x-frame-options", "etag", "cache-control", "x-request-id"):
@@ -240,7 +242,7 @@ def test_stored_page_keeps_security_headers_and_answers_304(client: TestClient) 
 
 
 def test_gzip_and_plain_readers_get_the_same_page(client: TestClient) -> None:
-    essay_id = publish(client, "压缩与不压缩")
+    essay_id = make_essay(client, "published", headline="压缩与不压缩").id
     zipped = cached(client, f"/essays/{essay_id}", headers={"accept-encoding": "gzip"})
     plain = client.get(f"/essays/{essay_id}", headers={"accept-encoding": "identity"})
     assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
@@ -250,16 +252,14 @@ def test_gzip_and_plain_readers_get_the_same_page(client: TestClient) -> None:
 
 
 def test_head_is_answered_from_the_cache_without_a_body(client: TestClient) -> None:
-    publish(client, "首页文章")
+    make_essay(client, "published", headline="首页文章")
     cached(client, "/")
     head = client.head("/")
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
 
 
-def test_cache_can_be_turned_off(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "d", secret_key="test-secret-key-not-for-production",
-                        page_cache_mb=0).resolved()
-    with TestClient(create_app(settings)) as off:
+def test_cache_can_be_turned_off(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    with TestClient(make_app(tmp_path, page_cache_mb=0)) as off:
         assert "cache-status" not in off.get("/").headers
 
 

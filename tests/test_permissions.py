@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from factories import make_essay
 from starlette.routing import BaseRoute, Mount
 from support import add_user, csrf_from, login
 
@@ -66,9 +67,7 @@ def _methods(route: BaseRoute) -> list[str]:
 
 @pytest.fixture
 def essay_id(client) -> int:
-    from moderation_support import new_essay
-
-    return new_essay(client)
+    return make_essay(client).id
 
 
 def test_anonymous_visitors_are_sent_to_login_or_refused(client, essay_id: int) -> None:

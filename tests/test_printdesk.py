@@ -6,10 +6,12 @@ import re
 import zipfile
 
 import pytest
-from support import SAMPLE_BODY, create_essay, csrf_from
+from factories import make_essay
+from support import SAMPLE_BODY, csrf_from, login
 
 from citizenvoice.domain import printexport
 
+CITY = "锦州"  # the deployment's default city; test_the_print_desk_follows_the_admins_site_settings changes it
 VOICES = [
     ("community", "城南街道幸福社区党委书记", "王建国", "社区的灯火"),
     ("enterprise", "锦港物流有限公司总经理", "赵明", "一条通向世界的路"),
@@ -45,7 +47,7 @@ def _post(client, url: str, **data):
 
 def _full_page(client) -> tuple[int, list[int]]:
     ids = [
-        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+        make_essay(client, "published", author_role=role, affiliation=aff, author_name=name,
                      headline=headline)[0]
         for role, aff, name, headline in VOICES
     ]
@@ -67,9 +69,9 @@ def test_create_page_validates_fields_in_chinese_and_keeps_input(staff_client):
 
 def test_only_published_print_consenting_essays_not_on_another_page_are_candidates(staff_client):
     client = staff_client("editor")
-    ok, _ = create_essay(client, status="published", headline="可以见报的文章")
-    create_essay(client, status="published", headline="不同意见报的文章", consent_print=False)
-    create_essay(client, status="pending", headline="还在审核的文章")
+    ok, _ = make_essay(client, "published", headline="可以见报的文章")
+    make_essay(client, "published", headline="不同意见报的文章", consent_print=False)
+    make_essay(client, "pending", headline="还在审核的文章")
     first = _page(client)
     html = client.get(f"/editor/pages/{first}/candidates").text
     assert "可以见报的文章" in html
@@ -83,7 +85,7 @@ def test_only_published_print_consenting_essays_not_on_another_page_are_candidat
 
 def test_over_budget_slot_is_flagged(staff_client):
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published", body=SAMPLE_BODY * 3)
+    essay_id, _ = make_essay(client, "published", body=SAMPLE_BODY * 3)
     page_id = _page(client, slot_budget="300")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     html = client.get(f"/editor/pages/{page_id}").text
@@ -92,7 +94,7 @@ def test_over_budget_slot_is_flagged(staff_client):
 
 def test_print_version_is_versioned_and_diffed_against_published_text(staff_client):
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published")
+    essay_id, _ = make_essay(client, "published")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     trimmed = SAMPLE_BODY.split("\n\n")[0] + "\n\n" + SAMPLE_BODY.split("\n\n")[2]
@@ -121,7 +123,7 @@ def test_lock_requires_verification_or_an_override_reason(staff_client):
 
 def test_viewing_the_phone_is_recorded_with_who_and_when(staff_client):
     client = staff_client("editor", username="editor-zhou")
-    essay_id, _ = create_essay(client, status="published", phone="13912345678")
+    essay_id, _ = make_essay(client, "published", phone="13912345678")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     before = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
@@ -133,7 +135,7 @@ def test_viewing_the_phone_is_recorded_with_who_and_when(staff_client):
 
 def test_author_signoff_round_trip_accept_and_object(staff_client):
     client = staff_client("editor")
-    essay_id, token = create_essay(client, status="published")
+    essay_id, token = make_essay(client, "published")
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     # a typo-sized change does not warrant asking the author
@@ -213,10 +215,9 @@ def test_docx_has_every_headline_and_byline(staff_client):
     response = client.get(f"/editor/pages/{page_id}/page.docx")
     document = docx.Document(io.BytesIO(response.content))
     text = "\n".join(p.text for p in document.paragraphs)
-    city = client.app.state.settings.city
     for _, aff, name, headline in VOICES:
         assert headline in text
-        assert f"{aff or city + '市民'} {name}" in text.splitlines()
+        assert f"{aff or CITY + '市民'} {name}" in text.splitlines()
 
 
 @pytest.mark.skipif(not fonts_ready(), reason="no CJK font (apt-get install fonts-noto-cjk)")
@@ -228,9 +229,8 @@ def test_proof_pdf_contains_every_headline_and_byline(staff_client):
     response = client.get(f"/editor/pages/{page_id}/proof.pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages))
-    city = client.app.state.settings.city
     for _, aff, name, headline in VOICES:
-        assert headline + (aff or city + "市民") + name in text  # the byline directly under its headline
+        assert headline + (aff or CITY + "市民") + name in text  # the byline directly under its headline
 
 
 def test_mark_printed_updates_essays_public_page_and_tracking(staff_client):
@@ -283,10 +283,9 @@ def _exports_as_text(client, page_id: int) -> dict[str, str]:
 
 def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_client):
     client = staff_client("editor")
-    city = client.app.state.settings.city
     page_id = _page(client, byline_style="after_body")
     ids = [
-        create_essay(client, status="published", author_role=role, affiliation=aff, author_name=name,
+        make_essay(client, "published", author_role=role, affiliation=aff, author_name=name,
                      headline=headline)[0]
         for role, aff, name, headline in VOICES[:3]
     ]
@@ -298,15 +297,15 @@ def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_c
     assert edited.status_code == 303
 
     screen = client.get(f"/editor/pages/{page_id}").text
-    assert "文末：（作者系幸福社区党委书记）" in screen and f"文末：（作者系{city}市民）" in screen
+    assert "文末：（作者系幸福社区党委书记）" in screen and f"文末：（作者系{CITY}市民）" in screen
     slot_screen = client.get(f"/editor/pages/{page_id}/slots/{ids[2]}").text
-    assert f"（作者系{city}市民）" in slot_screen
+    assert f"（作者系{CITY}市民）" in slot_screen
 
     assert _post(client, f"/editor/pages/{page_id}/lock", override_reason="测试版面").status_code == 303
     closing = {
         ids[0]: ("王建国", "（作者系幸福社区党委书记）"),
         ids[1]: ("赵明", "（作者系锦港物流有限公司总经理）"),
-        ids[2]: ("李春梅", f"（作者系{city}市民）"),  # a resident without a unit is bylined with the city
+        ids[2]: ("李春梅", f"（作者系{CITY}市民）"),  # a resident without a unit is bylined with the city
     }
     for where, text in _exports_as_text(client, page_id).items():
         for (_, _, _, headline), (name, after) in zip(VOICES[:3], closing.values(), strict=True):
@@ -318,7 +317,7 @@ def test_after_body_byline_style_prints_the_editors_line_in_every_export(staff_c
 
 def test_the_tracking_page_shows_the_signoff_request_under_either_link(staff_client):
     client = staff_client("editor")
-    essay_id, token = create_essay(client, status="published", phone="13912345678")
+    essay_id, token = make_essay(client, "published", phone="13912345678")
     page_id = _page(client, byline_style="after_body")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     assert 'href="/track/' + token + '/signoff"' not in client.get(f"/track/{token}").text
@@ -357,10 +356,10 @@ async def _tracking_code(client, essay_id):
 
 def test_candidate_picker_shows_the_pages_balance_and_flags_long_essays(staff_client):
     client = staff_client("editor")
-    placed, _ = create_essay(client, status="published", direction="ecology", author_role="research",
+    placed, _ = make_essay(client, "published", direction="ecology", author_role="research",
                              headline="河口的候鸟")
-    create_essay(client, status="published", headline="一篇很长的文章", body=SAMPLE_BODY * 3)
-    create_essay(client, status="published", headline="一篇合适的文章")
+    make_essay(client, "published", headline="一篇很长的文章", body=SAMPLE_BODY * 3)
+    make_essay(client, "published", headline="一篇合适的文章")
     page_id = _page(client, slot_budget="300")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(placed))
     html = client.get(f"/editor/pages/{page_id}/candidates").text
@@ -382,7 +381,7 @@ def test_a_paragraph_break_inside_a_sentence_is_pointed_out_until_the_editor_men
     assert suspect_breaks(SAMPLE_BODY) == []
 
     client = staff_client("editor")
-    essay_id, _ = create_essay(client, status="published", body=copied + "\n\n" + SAMPLE_BODY)
+    essay_id, _ = make_essay(client, "published", body=copied + "\n\n" + SAMPLE_BODY)
     page_id = _page(client)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     screen = client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text
@@ -409,3 +408,45 @@ def test_the_page_screen_shows_a_preview_image_of_the_draft(staff_client):
     assert image.width >= 300 and image.height > image.width  # a portrait newspaper page, not a blank strip
     low, high = image.convert("L").getextrema()
     assert high - low > 100  # ink on paper: something is set on it
+
+
+def _change_site_settings(client, **changes: str) -> None:
+    """Change site texts the way an admin does: load /admin/settings, edit some fields, save the form."""
+    from submit_helpers import field_value, parse
+
+    form = parse(client.get("/admin/settings").text)
+    names = ("csrf_token", "site_name", "city", "paper_name", "column_title", "lead")
+    data = {name: field_value(form, name) for name in names}
+    assert set(changes) <= set(data)
+    response = client.post("/admin/settings", data={**data, **changes})
+    assert response.status_code == 303, response.text
+
+
+def test_the_print_desk_follows_the_admins_site_settings(staff_client):
+    from submit_helpers import field_value, parse
+
+    client = staff_client("editor")
+    essay_id, _ = make_essay(client, "published", author_name="李春梅")  # a resident, no unit
+    client.cookies.clear()
+    staff_client("admin", username="chief")
+    _change_site_settings(client, city="海城", paper_name="海滨晚报", column_title="新城新篇")
+    client.cookies.clear()
+    login(client, "editor-user")
+
+    new_page_form = parse(client.get("/editor").text)
+    assert field_value(new_page_form, "paper") == "海滨晚报"
+    assert field_value(new_page_form, "column_title") == "新城新篇"
+    defaults = {name: field_value(new_page_form, name) for name in ("paper", "column_title", "byline_style")}
+    page_id = _page(client, **defaults)  # the editor keeps the form's defaults
+    assert _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id)).status_code == 303
+    assert "海城市民 李春梅" in client.get(f"/editor/pages/{page_id}").text  # the next print byline
+    slot = parse(client.get(f"/editor/pages/{page_id}/slots/{essay_id}").text)
+    assert field_value(slot, "byline") == "海城市民 李春梅"
+    assert _post(client, f"/editor/pages/{page_id}/lock", override_reason="测试版面").status_code == 303
+    for where, text in _exports_as_text(client, page_id).items():  # the proof, the package, the DOCX
+        assert "海城市民李春梅" in text and "锦州市民" not in text, where
+
+    assert _post(client, f"/editor/pages/{page_id}/printed").status_code == 303
+    hits = parse(client.get("/search", params={"q": "海城"}).text).find_all("h3", class_="card-title")
+    assert [hit.find("a").get("href") for hit in hits] == [f"/essays/{essay_id}"]  # the printed search text
+    assert "刊于《海滨晚报》2026年11月24日 T08版" in client.get(f"/essays/{essay_id}").text

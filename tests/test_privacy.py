@@ -7,105 +7,37 @@ import re
 import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
+from factories import make_essay
 from starlette.testclient import TestClient
 from support import add_user, csrf_from, db_read, db_write, login
 
-from citizenvoice.app import create_app
-from citizenvoice.domain import lifecycle, privacy
-from citizenvoice.domain.lifecycle import ActorRef
-from citizenvoice.model.essays import Action, Actor, Status, new_tracking_code
+from citizenvoice.domain import privacy
+from citizenvoice.model.essays import Status
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import search
 
+# Who wrote an essay (the personal data privacy is about), as make_essay's keyword arguments.
 AUTHOR = {
-    "name": "刘晓燕",
+    "author_name": "刘晓燕",
     "affiliation": "锦州港务集团调度中心主任",
     "phone": "13912345678",
     "email": "liuxy@example.cn",
-    "ip": "203.0.113.9",
+    "submit_ip": "203.0.113.9",
 }
 OTHER = {
-    "name": "孙建国",
+    "author_name": "孙建国",
     "affiliation": "",
     "phone": "13587654321",
     "email": "sunjg@example.com",
-    "ip": "198.51.100.7",
+    "submit_ip": "198.51.100.7",
 }
 BODY = "我在港口工作了二十年。每天清晨，第一缕阳光照在吊机上，我就知道新的一天开始了。" * 8
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes for the test \xff\xd9"
 
 
-def with_privacy_routes(app):
-    from citizenvoice.views import privacy as privacy_views
-
-    if not any(getattr(r, "path", None) == "/privacy" for r in app.routes):
-        app.router.routes.extend(privacy_views.routes)  # until app.py registers them
-    return app
-
-
-@pytest.fixture
-def app(settings):
-    return with_privacy_routes(create_app(settings))
-
-
 _write = db_write
 _read = db_read
-
-
-def make_essay(
-    client: TestClient,
-    who: dict,
-    *,
-    headline: str = "港口的清晨",
-    body: str = BODY,
-    status: Status = Status.PENDING,
-    photo: bool = True,
-) -> tuple[int, str]:
-    """An essay as the submission form stores it, moved to ``status`` the way staff would."""
-    token = secrets.token_urlsafe(32)
-    media: Path = client.app.state.settings.media_path
-    photo_path = None
-    if photo:
-        photo_path = f"photos/{secrets.token_hex(8)}.jpg"
-        (media / photo_path).parent.mkdir(parents=True, exist_ok=True)
-        (media / photo_path).write_bytes(PHOTO)
-    new = essay_store.NewEssay(
-        direction_id=1,
-        headline=headline,
-        body=body,
-        author_role="enterprise",
-        author_name=who["name"],
-        affiliation=who["affiliation"],
-        byline_mode="full",
-        phone=who["phone"],
-        email=who["email"],
-        photo_path=photo_path,
-        consent_print=True,
-    )
-
-    async def create(conn):
-        essay_id = await essay_store.insert_essay(
-            conn, new, tracking_code=new_tracking_code(), token=token, submit_ip=who["ip"]
-        )
-        moderator = ActorRef(Actor.MODERATOR, None)
-        if status in (Status.PUBLISHED, Status.PRINTED):
-            await lifecycle.transition(conn, essay_id, Action.APPROVE, moderator, city="锦州")
-        if status == Status.PRINTED:
-            await lifecycle.transition(
-                conn, essay_id, Action.PRINT, ActorRef(Actor.EDITOR, None), city="锦州"
-            )
-        if status == Status.REJECTED:
-            await lifecycle.transition(
-                conn, essay_id, Action.REJECT, moderator, city="锦州", reason="与本栏目主题无关"
-            )
-        if status == Status.WITHDRAWN:
-            await lifecycle.transition(conn, essay_id, Action.WITHDRAW, lifecycle.AUTHOR, city="锦州")
-        return essay_id
-
-    return _write(client, create), token
 
 
 def essay_row(client: TestClient, essay_id: int) -> dict:
@@ -157,8 +89,8 @@ def test_privacy_notice_explains_collection_retention_and_rights(client, setting
 
 
 def test_export_holds_everything_about_the_essay_and_nothing_else(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
-    make_essay(client, OTHER, headline="另一位作者的文章", body="别人的正文。" * 80, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
+    make_essay(client, Status.PUBLISHED, **OTHER, headline="另一位作者的文章", body="别人的正文。" * 80, photo=PHOTO)
     add_user(client, "moderator-wu", "moderator")
 
     response = client.get(f"/track/{token}/export.json")
@@ -177,7 +109,7 @@ def test_export_holds_everything_about_the_essay_and_nothing_else(client):
         essay["phone"],
         essay["email"],
         essay["submit_ip"],
-    ) == (AUTHOR["name"], AUTHOR["affiliation"], AUTHOR["phone"], AUTHOR["email"], AUTHOR["ip"])
+    ) == (AUTHOR["author_name"], AUTHOR["affiliation"], AUTHOR["phone"], AUTHOR["email"], AUTHOR["submit_ip"])
     assert essay["body"] == BODY and essay["direction_name"]
     assert base64.b64decode(doc["photo"]["base64"]) == PHOTO and doc["photo"]["content_type"] == "image/jpeg"
     assert [r["number"] for r in doc["revisions"]] == [1] and doc["revisions"][0]["body"] == BODY
@@ -196,7 +128,7 @@ def test_export_holds_everything_about_the_essay_and_nothing_else(client):
 
 
 def test_export_of_unknown_token_is_not_found(client):
-    make_essay(client, AUTHOR)
+    make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     response = client.get(f"/track/{secrets.token_urlsafe(32)}/export.json")
     assert response.status_code == 404
     assert AUTHOR["phone"] not in response.text
@@ -207,7 +139,7 @@ def test_export_of_unknown_token_is_not_found(client):
 
 
 def test_delete_needs_a_choice_and_a_confirmation(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     response = delete(client, token, keep_text="remove")
     assert response.status_code == 422
     assert "请勾选确认" in response.text and 'value="remove" checked' in response.text
@@ -217,17 +149,17 @@ def test_delete_needs_a_choice_and_a_confirmation(client):
 
 
 def test_delete_without_csrf_token_changes_nothing(client):
-    essay_id, token = make_essay(client, AUTHOR)
+    essay_id, token = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     client.get(f"/track/{token}/delete")
     response = client.post(f"/track/{token}/delete", data={"keep_text": "remove", "confirm": "yes"})
     assert response.status_code == 403
-    assert essay_row(client, essay_id)["author_name"] == AUTHOR["name"]
+    assert essay_row(client, essay_id)["author_name"] == AUTHOR["author_name"]
 
 
 def test_delete_keeping_the_text_anonymously(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     photo = client.app.state.settings.media_path / essay_row(client, essay_id)["photo_path"]
-    assert AUTHOR["name"] in searched(client, "吊机")[0].byline_html
+    assert AUTHOR["author_name"] in searched(client, "吊机")[0].byline_html
 
     response = delete(client, token, keep_text="anonymous", confirm="yes")
     assert response.status_code == 303
@@ -243,7 +175,7 @@ def test_delete_keeping_the_text_anonymously(client):
     assert not photo.exists()
     hits = searched(client, "吊机")
     assert [h.essay_id for h in hits] == [essay_id] and hits[0].byline_html == "锦州市民"
-    assert searched(client, AUTHOR["name"]) == []
+    assert searched(client, AUTHOR["author_name"]) == []
     dump = database_text(client)
     for value in AUTHOR.values():
         assert value not in dump
@@ -257,7 +189,7 @@ def test_delete_keeping_the_text_anonymously(client):
 
 
 def test_delete_removing_the_text_takes_it_offline(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     assert searched(client, "吊机")
     response = delete(client, token, keep_text="remove", confirm="yes")
     assert response.status_code == 303
@@ -273,7 +205,7 @@ def test_delete_removing_the_text_takes_it_offline(client):
 
 
 def test_printed_essay_can_still_be_taken_off_the_site(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PRINTED)
+    essay_id, token = make_essay(client, Status.PRINTED, **AUTHOR, body=BODY, photo=PHOTO)
     page = client.get(f"/track/{token}/delete")
     assert "已印刷的报纸无法收回" in page.text
     assert delete(client, token, keep_text="remove", confirm="yes").status_code == 303
@@ -282,14 +214,14 @@ def test_printed_essay_can_still_be_taken_off_the_site(client):
 
 
 def test_pending_essay_kept_anonymously_stays_in_the_queue(client):
-    essay_id, token = make_essay(client, AUTHOR)
+    essay_id, token = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
     row = essay_row(client, essay_id)
     assert row["status"] == "pending" and row["author_name"] == "" and row["body"] == BODY
 
 
 def test_text_kept_anonymously_can_be_removed_later(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     delete(client, token, keep_text="anonymous", confirm="yes")
     page = client.get(f"/track/{token}/delete").text
     assert 'value="anonymous"' not in page and "删除正文" in page
@@ -298,15 +230,14 @@ def test_text_kept_anonymously_can_be_removed_later(client):
 
 
 def test_erasure_leaves_other_essays_alone(client):
-    _, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
-    other_id, _ = make_essay(
-        client, OTHER, headline="海边的图书馆", body="图书馆的故事。" * 80, status=Status.PUBLISHED
-    )
+    _, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
+    other_id, _ = make_essay(client, Status.PUBLISHED, **OTHER, headline="海边的图书馆", body="图书馆的故事。" * 80,
+                             photo=PHOTO)
     delete(client, token, keep_text="remove", confirm="yes")
     other = essay_row(client, other_id)
     assert (other["phone"], other["author_name"], other["status"]) == (
         OTHER["phone"],
-        OTHER["name"],
+        OTHER["author_name"],
         "published",
     )
     assert (client.app.state.settings.media_path / other["photo_path"]).exists()
@@ -340,10 +271,10 @@ def _add_rate_rows(client: TestClient, at: float) -> None:
 
 
 def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
-    rejected, _ = make_essay(client, AUTHOR, status=Status.REJECTED)
-    withdrawn, _ = make_essay(client, OTHER, status=Status.WITHDRAWN, photo=False)
-    published, _ = make_essay(client, AUTHOR, status=Status.PUBLISHED)
-    pending, _ = make_essay(client, AUTHOR)
+    rejected, _ = make_essay(client, Status.REJECTED, **AUTHOR, body=BODY, photo=PHOTO)
+    withdrawn, _ = make_essay(client, Status.WITHDRAWN, **OTHER, body=BODY)
+    published, _ = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
+    pending, _ = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     rejected_photo = settings.media_path / essay_row(client, rejected)["photo_path"]
     later = datetime.now(UTC) + timedelta(days=settings.retention_days, hours=1)
     _add_rate_rows(client, (later - timedelta(days=2)).timestamp())
@@ -364,7 +295,7 @@ def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
         row = essay_row(client, essay_id)
         assert (
             row["phone"] == AUTHOR["phone"]
-            and row["author_name"] == AUTHOR["name"]
+            and row["author_name"] == AUTHOR["author_name"]
             and row["submit_ip"] is None
         )
 
@@ -379,9 +310,9 @@ def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
 
 
 def test_purge_keeps_ips_still_inside_the_rate_limit_window(client):
-    essay_id, _ = make_essay(client, AUTHOR)
+    essay_id, _ = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     report = _purge(client, datetime.now(UTC))
-    assert report.ips == 0 and essay_row(client, essay_id)["submit_ip"] == AUTHOR["ip"]
+    assert report.ips == 0 and essay_row(client, essay_id)["submit_ip"] == AUTHOR["submit_ip"]
 
 
 def _place_on_print_page(client: TestClient, essay_id: int) -> None:
@@ -396,12 +327,12 @@ def _place_on_print_page(client: TestClient, essay_id: int) -> None:
         conn.execute(
             "INSERT INTO print_versions (id, page_id, essay_id, number, headline, byline, body, char_count, created_at)"
             " VALUES (1, 1, ?, 1, '港口的清晨', ?, ?, 480, 'now')",
-            (essay_id, f"{AUTHOR['affiliation']} {AUTHOR['name']}", BODY[:480]),
+            (essay_id, f"{AUTHOR['affiliation']} {AUTHOR['author_name']}", BODY[:480]),
         )
         user_id = conn.execute("INSERT INTO users (username, password_hash) VALUES ('ed', 'x')").lastrowid
         conn.execute(
             "INSERT INTO author_verifications (essay_id, user_id, note, created_at) VALUES (?, ?, ?, 'now')",
-            (essay_id, user_id, f"已致电 {AUTHOR['phone']}，{AUTHOR['name']}本人确认"),
+            (essay_id, user_id, f"已致电 {AUTHOR['phone']}，{AUTHOR['author_name']}本人确认"),
         )
         conn.execute(
             "INSERT INTO signoff_requests (page_id, essay_id, print_version_id, requested_at, answer, answer_note)"
@@ -411,17 +342,17 @@ def _place_on_print_page(client: TestClient, essay_id: int) -> None:
 
 
 def test_export_includes_print_desk_data_without_staff_identities(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     _place_on_print_page(client, essay_id)
     related = client.get(f"/track/{token}/export.json").json()["related"]
-    assert related["print_versions"][0]["byline"] == f"{AUTHOR['affiliation']} {AUTHOR['name']}"
+    assert related["print_versions"][0]["byline"] == f"{AUTHOR['affiliation']} {AUTHOR['author_name']}"
     assert related["signoff_requests"][0]["answer_note"] == "请保留第二段，我是刘晓燕"
     assert "user_id" not in related["author_verifications"][0]
     assert related["print_slots"][0]["page_id"] == 1
 
 
 def test_erasure_reaches_the_print_desk_copies(client):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     _place_on_print_page(client, essay_id)
     assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
     conn = sqlite3.connect(client.app.state.settings.db_path)
@@ -440,9 +371,9 @@ def test_erasure_reaches_the_print_desk_copies(client):
 
 
 def test_a_photo_shared_with_another_essay_survives_erasure(client):
-    first_id, token = make_essay(client, AUTHOR)
+    first_id, token = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     shared = essay_row(client, first_id)["photo_path"]
-    second_id, _ = make_essay(client, OTHER, photo=False)
+    second_id, _ = make_essay(client, **OTHER, body=BODY)
     conn = sqlite3.connect(client.app.state.settings.db_path)
     with conn:  # photos are stored by content: the same picture uploaded twice is one file
         conn.execute("UPDATE essays SET photo_path = ? WHERE id = ?", (shared, second_id))
@@ -458,11 +389,11 @@ def _history(html: str) -> list[str]:
 
 
 def test_erasure_shows_in_chinese_in_every_event_history(client, settings):
-    essay_id, token = make_essay(client, AUTHOR, status=Status.PUBLISHED)
+    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
     assert _history(client.get(f"/track/{token}").text)[0] == "您：删除个人信息"
 
-    rejected, rejected_token = make_essay(client, OTHER, status=Status.REJECTED, photo=False)
+    rejected, rejected_token = make_essay(client, Status.REJECTED, **OTHER, body=BODY)
     _purge(client, datetime.now(UTC) + timedelta(days=settings.retention_days, hours=1))
     assert _history(client.get(f"/track/{rejected_token}").text)[0] == "系统：删除个人信息"
 

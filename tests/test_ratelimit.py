@@ -3,12 +3,12 @@ them, refused with HTTP 429 and a clear message, and the author's text kept."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from citizenvoice.app import create_app
 from citizenvoice.domain import ratelimit
 from citizenvoice.settings import Settings
 from citizenvoice.store import ratelimit as rate_store
@@ -61,11 +61,10 @@ def test_sixth_submission_with_one_phone_from_many_addresses_is_refused(client: 
     assert count(client, "essays") == 5
 
 
-def test_limits_hold_across_worker_processes(tmp_path: Path) -> None:
+def test_limits_hold_across_worker_processes(settings: Settings, make_app: Callable[..., Starlette]) -> None:
     # Two apps on one database stand for two worker processes: they share nothing but SQLite.
-    settings = Settings(data_dir=tmp_path / "d", secret_key="s" * 40).resolved()
-    with TestClient(create_app(settings), follow_redirects=False) as first, \
-            TestClient(create_app(settings), follow_redirects=False) as second:
+    with TestClient(make_app(settings), follow_redirects=False) as first, \
+            TestClient(make_app(settings), follow_redirects=False) as second:
         for n in range(3):
             submit_essay(first, phone=phone(n))
         for n in range(3, 5):

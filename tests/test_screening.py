@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import html
 import os
-import random
 import re
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -538,36 +534,6 @@ def test_highlight_cannot_inject_markup(text: str) -> None:
     markup = highlight_html(text, SCREENER.screen(text).flags)
     assert parse_marks(markup).other_tags == []
     assert html.unescape(re.sub(r"</?mark[^>]*>", "", markup)) == text
-
-
-# ---------------------------------------------------------------------------------------------------
-# Measurement (printed with -s; never asserted, machines differ)
-
-
-def _median_ms(run: Callable[[], object], times: int) -> float:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
-
-
-def test_measure_build_and_screen_time() -> None:
-    rng = random.Random(2024)
-
-    def chinese(n: int) -> str:
-        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(n))
-
-    words = [chinese(rng.randint(2, 4)) for _ in range(5000)]
-    essay = "".join(chinese(rng.randint(8, 20)) + rng.choice("，。；、") for _ in range(80))[:800]
-    build = _median_ms(lambda: Screener(words[:4000], words[4000:]), 7)
-    screener = Screener(words[:4000], words[4000:])
-    screen = _median_ms(lambda: screener.screen(essay), 51)
-    signature = _median_ms(lambda: minhash_signature(essay), 21)
-    print(
-        f"\nbuild 5000 words: {build:.1f} ms; screen 800 chars: {screen:.2f} ms; minhash: {signature:.1f} ms"
-    )
 
 
 _M61 = (1 << 61) - 1

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from factories import make_essay
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
-from support import PASSWORD, add_user, create_essay
+from support import PASSWORD, add_user
 
-from citizenvoice.app import create_app
-from citizenvoice.settings import Settings
 from citizenvoice.store import directions as direction_store
 from citizenvoice.web.errors import TITLES
 from citizenvoice.web.routing import PUBLIC, AccessRoute, route
@@ -41,7 +41,7 @@ LEAKS = ("Traceback", "sqlite", "SELECT ", "OperationalError", "RuntimeError", '
 
 
 class Site:
-    def __init__(self, client: TestClient, essays: dict[str, tuple[int, str]], page_id: int | None) -> None:
+    def __init__(self, client: TestClient, essays: dict[str, tuple[int, str]], page_id: int) -> None:
         self.client = client
         self.essays = essays
         self.page_id = page_id
@@ -51,7 +51,7 @@ class Site:
         values = {
             "essay_id": published_id, "id": published_id, "token": self.essays["pending"][1],
             "user_id": 1, "direction_id": 1, "reason_id": 1, "list_name": "suspect", "slug": "wellbeing",
-            "page_id": self.page_id or 1, "signed": "x" * 30,
+            "page_id": self.page_id, "signed": "x" * 30,
         }  # fmt: skip
         del published_token
         return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values.get(m.group(1), 1)), route.path)
@@ -66,9 +66,7 @@ def _login(client: TestClient, username: str) -> None:
     assert response.status_code == 303
 
 
-def _print_page(client: TestClient) -> int | None:
-    if not any(getattr(r, "path", "") == "/editor/pages" for r in client.app.routes):
-        return None
+def _print_page(client: TestClient) -> int:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/submit").text)
     assert token
     response = client.post("/editor/pages", data={
@@ -76,20 +74,17 @@ def _print_page(client: TestClient) -> int | None:
         "slots": "4", "csrf_token": token.group(1),
     })  # fmt: skip
     match = re.search(r"/editor/pages/(\d+)", response.headers.get("location", ""))
-    return int(match.group(1)) if match else None
-
-
-def make_settings(tmp: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp, secret_key=SECRET, **overrides).resolved()
+    assert response.status_code == 303 and match, f"POST /editor/pages: {response.status_code}"
+    return int(match.group(1))
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    app = create_app(make_settings(tmp_path_factory.mktemp("headers")))
+def site(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[Site]:
+    app = make_app(tmp_path_factory.mktemp("headers"), secret_key=SECRET)
     with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
         add_user(client, "headers-admin", "admin")
         _login(client, "headers-admin")
-        essays = {s: create_essay(client, status=s) for s in ("pending", "published")}
+        essays = {s: make_essay(client, s) for s in ("pending", "published")}
         yield Site(client, essays, _print_page(client))
 
 
@@ -231,8 +226,8 @@ def test_every_html_page_works_under_the_policy(site: Site) -> None:
     assert failures == {}
 
 
-def test_hsts_is_sent_on_every_response_when_served_over_https(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path, https=True))
+def test_hsts_is_sent_on_every_response_when_served_over_https(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    app = make_app(tmp_path, secret_key=SECRET, https=True)
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
         for r in access_routes(app):
             if "GET" in (r.methods or ()) and "{" not in r.path:
@@ -331,8 +326,8 @@ def _essay_form(page: str, phone: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-def test_429_page(tmp_path: Path) -> None:
-    app = create_app(make_settings(tmp_path, submit_limit_per_hour=1))
+def test_429_page(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    app = make_app(tmp_path, secret_key=SECRET, submit_limit_per_hour=1)
     with TestClient(app, follow_redirects=False) as client:
         first = client.post("/submit", data=_essay_form(client.get("/submit").text, "13812345678"))
         assert first.status_code == 303
@@ -345,8 +340,8 @@ def test_429_page(tmp_path: Path) -> None:
     assert header_problems(second) == []
 
 
-def _app_with_a_failing_route(tmp_path: Path) -> Any:
-    app = create_app(make_settings(tmp_path))
+def _app_with_a_failing_route(make_app: Callable[..., Starlette], tmp_path: Path) -> Any:
+    app = make_app(tmp_path, secret_key=SECRET)
 
     async def boom(request: Request) -> Response:
         raise RuntimeError("SELECT phone FROM essays WHERE token_hash = 'secret'")
@@ -356,25 +351,27 @@ def _app_with_a_failing_route(tmp_path: Path) -> Any:
     return app
 
 
-def test_500_page_is_friendly_and_reveals_nothing(tmp_path: Path) -> None:
-    with TestClient(_app_with_a_failing_route(tmp_path), raise_server_exceptions=False) as client:
+def test_500_page_is_friendly_and_reveals_nothing(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    with TestClient(_app_with_a_failing_route(make_app, tmp_path), raise_server_exceptions=False) as client:
         response = client.get("/__boom")
     assert_friendly_error(response, 500)
     assert "您已经提交的文章不会丢失" in response.text
 
 
-def test_a_failing_store_gives_the_friendly_500(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_store_gives_the_friendly_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Starlette]
+) -> None:
     async def locked(*args: Any, **kwargs: Any) -> Any:
         raise sqlite3.OperationalError("database is locked: SELECT * FROM essays")
 
     monkeypatch.setattr(direction_store, "list_directions", locked)
-    with TestClient(create_app(make_settings(tmp_path)), raise_server_exceptions=False) as client:
+    with TestClient(make_app(tmp_path, secret_key=SECRET), raise_server_exceptions=False) as client:
         response = client.get("/submit")
     assert_friendly_error(response, 500)
 
 
-def test_500_page_carries_the_security_headers(tmp_path: Path) -> None:
-    with TestClient(_app_with_a_failing_route(tmp_path), raise_server_exceptions=False) as client:
+def test_500_page_carries_the_security_headers(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    with TestClient(_app_with_a_failing_route(make_app, tmp_path), raise_server_exceptions=False) as client:
         response = client.get("/__boom")
     assert response.status_code == 500
     assert header_problems(response) == []

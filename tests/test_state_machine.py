@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from moderation_support import Staff, decide, essay, events, new_essay, run_db
+from factories import make_essay
+from moderation_support import Staff, decide, essay, events, run_db
 from submit_helpers import parse
 
 from citizenvoice.domain import lifecycle
@@ -55,7 +56,7 @@ def test_every_transition_from_a_status_through_lifecycle(client, status: str) -
     """For each action and each kind of actor: the legal ones move the essay and record an event;
     the illegal ones raise IllegalTransition and leave status, version and the audit trail untouched."""
     for action, actor in itertools.product(Action, Actor):
-        essay_id = new_essay(client, status=status, screen=False)
+        essay_id = make_essay(client, status, screen=False).id
         before, trail = essay(client, essay_id), events(client, essay_id)
         legal = EXPECTED.get((status, str(action)))
 
@@ -91,7 +92,7 @@ def test_every_moderator_decision_through_http(client, status: str) -> None:
     staff.add("mod")
     staff.act_as("mod")
     for action, fields in MODERATOR_ACTIONS.items():
-        essay_id = new_essay(client, status=status, screen=False)
+        essay_id = make_essay(client, status, screen=False).id
         before, trail = essay(client, essay_id), events(client, essay_id)
         response = decide(client, essay_id, action, **fields)
         legal = EXPECTED.get((status, action))
@@ -114,7 +115,7 @@ def test_actions_that_are_not_moderators_are_refused_over_http(client, action: s
     staff = Staff(client)
     staff.add("mod")
     staff.act_as("mod")
-    essay_id = new_essay(client, status="published" if action == "print" else "needs_revision", screen=False)
+    essay_id = make_essay(client, "published" if action == "print" else "needs_revision", screen=False).id
     before = essay(client, essay_id)
     response = decide(client, essay_id, action)
     assert response.status_code == 422
@@ -122,7 +123,7 @@ def test_actions_that_are_not_moderators_are_refused_over_http(client, action: s
 
 
 def test_the_printed_essay_cannot_be_withdrawn_even_by_its_author(client) -> None:
-    essay_id = new_essay(client, status="printed", screen=False)
+    essay_id = make_essay(client, "printed", screen=False).id
 
     async def withdraw(conn):
         await lifecycle.transition(conn, essay_id, Action.WITHDRAW, lifecycle.AUTHOR, city="锦州")
@@ -132,8 +133,10 @@ def test_the_printed_essay_cannot_be_withdrawn_even_by_its_author(client) -> Non
     assert essay(client, essay_id).status == Status.PRINTED
 
 
-def test_bring_to_reaches_every_status(client) -> None:
-    # Guards the helper the tests above rely on: each status is really reached.
+def test_make_essay_reaches_every_status(client) -> None:
+    # Guards the factory the tests rely on (factories.make_essay): each status is really reached.
     for status in Status:
-        essay_id = new_essay(client, status=str(status), screen=False)
+        essay_id = make_essay(client, str(status), screen=False).id
         assert essay(client, essay_id).status == status
+    essay_id = make_essay(client, "withdrawn_after_publishing", screen=False).id
+    assert essay(client, essay_id).status == Status.WITHDRAWN and essay(client, essay_id).published_at

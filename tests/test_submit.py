@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 from PIL import ExifTags, Image
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from citizenvoice.app import create_app
 from citizenvoice.domain import submission
 from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.settings import Settings
@@ -424,9 +425,8 @@ def test_other_errors_mean_the_photo_must_be_chosen_again(client: TestClient) ->
     assert media_files(client) == []
 
 
-def test_too_large_photo_is_a_field_error_not_a_lost_essay(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "d", secret_key="k" * 40, photo_max_bytes=20_000).resolved()
-    with TestClient(create_app(settings), follow_redirects=False) as client:
+def test_too_large_photo_is_a_field_error_not_a_lost_essay(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
+    with TestClient(make_app(tmp_path, photo_max_bytes=20_000), follow_redirects=False) as client:
         big = jpeg_with_gps((1600, 1200))
         assert len(big) > 20_000
         response = post_essay(client, files={"photo": ("big.jpg", big, "image/jpeg")})

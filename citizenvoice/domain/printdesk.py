@@ -345,13 +345,14 @@ def printed_bylines(
 
 
 def export_page(
-    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], city: str, media_dir: Path
+    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path
 ) -> printexport.PrintPage:
     """The page as the exports see it: print versions in slot order, nothing private.
 
     Bylines come from the print version, the line the editor may have edited (it starts as the
-    paper's "{affiliation} {name}", "{city}市民 {name}" for a resident without a unit), so both
-    byline styles print what the editor approved. ``city`` is already in that line.
+    paper's "{affiliation} {name}", "{city}市民 {name}" for a resident without a unit, with the city
+    of the site settings when the essay was placed), so both byline styles print what the editor
+    approved and the exports need no city of their own.
     """
     return printexport.PrintPage(
         paper=page.paper,

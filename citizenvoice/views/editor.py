@@ -21,6 +21,7 @@ from citizenvoice.text.normalize import normalize_line, normalize_text
 from citizenvoice.web import sessions
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import route
+from citizenvoice.web.sitesettings import site_settings
 from citizenvoice.web.templating import render
 
 EDITOR = ["editor"]
@@ -47,8 +48,8 @@ async def index(request: Request) -> Response:
 
 
 def _index_context(request: Request, pages: list, total: int, page_number: int, form: Any = None) -> dict:
-    settings = request.app.state.settings
-    defaults = {"paper": settings.paper_name, "column_title": settings.column_title, "slots": "4",
+    site = site_settings(request)  # the admin may have renamed the paper or the column
+    defaults = {"paper": site.paper_name, "column_title": site.column_title, "slots": "4",
                 "slot_budget": "500", "page_label": "", "date": "", "lead": "", "credits": "",
                 "byline_style": "under_headline"}
     return {
@@ -147,7 +148,7 @@ async def place(request: Request) -> Response:
     essay_id = numbers.parse_int(text_field(form, "essay_id"), low=1)
     if essay_id is None:
         raise HTTPException(422, "请选择一篇文章。")
-    user_id, city = await _user_id(request), request.app.state.settings.city
+    user_id, city = await _user_id(request), site_settings(request).city
     return await _act(request, lambda conn, page_id: printdesk.place(conn, page_id, essay_id, user_id, city),
                       notice="placed")
 
@@ -195,7 +196,7 @@ async def unlock(request: Request) -> Response:
 
 async def mark_printed(request: Request) -> Response:
     await read_form(request)
-    user_id, city = await _user_id(request), request.app.state.settings.city
+    user_id, city = await _user_id(request), site_settings(request).city
     return await _act(request, lambda conn, page_id: printdesk.mark_printed(conn, page_id, user_id, city),
                       notice="printed")
 
@@ -276,8 +277,7 @@ async def _export_page(request: Request, *, require_locked: bool) -> printexport
             raise HTTPException(409, "请先锁定版面，再导出清样、排版包和 Word 文件。")
         slots = await store.list_slots(conn, page_id)
         versions = await store.latest_versions(conn, page_id)
-    settings = request.app.state.settings
-    return printdesk.export_page(page, slots, versions, settings.city, settings.media_path)
+    return printdesk.export_page(page, slots, versions, request.app.state.settings.media_path)
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response:
