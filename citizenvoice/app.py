@@ -16,6 +16,7 @@ from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
+from citizenvoice.web.encoding import AcceptEncodingMiddleware
 from citizenvoice.web.errors import exception_handlers
 from citizenvoice.web.logs import RequestLogMiddleware
 from citizenvoice.web.pagecache import PageCacheMiddleware
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
 
     middleware = [
         Middleware(RequestLogMiddleware),
+        # Decides Accept-Encoding once (q-values included) for the page cache and GZipMiddleware below.
+        Middleware(AcceptEncodingMiddleware),
         # Before everything that adds per-page work: a cached public page is replayed from here.
         Middleware(PageCacheMiddleware, pages=public.CACHED_PAGES, version=public.content_version,
                    session_cookie=SESSION_COOKIE, max_bytes=settings.page_cache_mb * 1024 * 1024),

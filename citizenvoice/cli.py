@@ -25,8 +25,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 @command("serve", "serve the site with uvicorn", _serve_args)
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from citizenvoice import serving
-    from citizenvoice.ops import startup
+    from citizenvoice import serving, startup
     from citizenvoice.web import logs
 
     logs.configure_logging(settings.log_level)

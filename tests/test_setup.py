@@ -20,11 +20,10 @@ import pytest
 from starlette.testclient import TestClient
 from support import PASSWORD, add_user, csrf_from, db_read, db_write
 
-from citizenvoice import cli, serving
+from citizenvoice import cli, serving, startup
 from citizenvoice.app import create_app
 from citizenvoice.domain import administration
 from citizenvoice.domain import setup as first_admin
-from citizenvoice.ops import startup
 from citizenvoice.settings import Settings
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
