@@ -310,14 +310,22 @@ async def erase_personal_data(conn: aiosqlite.Connection, essay_id: int, *, at: 
 
 
 async def remove_text(conn: aiosqlite.Connection, essay_id: int, *, placeholder: str, at: str) -> None:
-    """Take the author's words out of the essay and every earlier revision."""
+    """Take the author's words out of the essay and every earlier revision, and what screening derived
+    from them: the flags (words as written), the MinHash signature and band keys, the duplicate links
+    (which would show the removed essay beside another author's) and the high-risk mark."""
     await conn.execute(
-        "UPDATE essays SET headline = ?, body = '', text_removed_at = coalesce(text_removed_at, ?),"
+        "UPDATE essays SET headline = ?, body = '', high_risk = 0, text_removed_at = coalesce(text_removed_at, ?),"
         " version = version + 1, updated_at = ? WHERE id = ?",
         (placeholder, at, at, essay_id),
     )
     await conn.execute(
         "UPDATE essay_revisions SET headline = ?, body = '' WHERE essay_id = ?", (placeholder, essay_id)
+    )
+    await conn.execute("DELETE FROM essay_flags WHERE essay_id = ?", (essay_id,))
+    await conn.execute("DELETE FROM essay_shingle_bands WHERE essay_id = ?", (essay_id,))
+    await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))
+    await conn.execute(
+        "DELETE FROM essay_duplicates WHERE essay_id = ? OR other_id = ?", (essay_id, essay_id)
     )
 
 
