@@ -108,8 +108,7 @@ def test_export_holds_everything_about_the_essay_and_nothing_else(client):
         essay["affiliation"],
         essay["phone"],
         essay["email"],
-        essay["submit_ip"],
-    ) == (AUTHOR["author_name"], AUTHOR["affiliation"], AUTHOR["phone"], AUTHOR["email"], AUTHOR["submit_ip"])
+    ) == (AUTHOR["author_name"], AUTHOR["affiliation"], AUTHOR["phone"], AUTHOR["email"])
     assert essay["body"] == BODY and essay["direction_name"]
     assert base64.b64decode(doc["photo"]["base64"]) == PHOTO and doc["photo"]["content_type"] == "image/jpeg"
     assert [r["number"] for r in doc["revisions"]] == [1] and doc["revisions"][0]["body"] == BODY
@@ -339,16 +338,6 @@ def _place_on_print_page(client: TestClient, essay_id: int) -> None:
             " VALUES (1, ?, 1, 'now', 'objected', '请保留第二段，我是刘晓燕')",
             (essay_id,),
         )
-
-
-def test_export_includes_print_desk_data_without_staff_identities(client):
-    essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
-    _place_on_print_page(client, essay_id)
-    related = client.get(f"/track/{token}/export.json").json()["related"]
-    assert related["print_versions"][0]["byline"] == f"{AUTHOR['affiliation']} {AUTHOR['author_name']}"
-    assert related["signoff_requests"][0]["answer_note"] == "请保留第二段，我是刘晓燕"
-    assert "user_id" not in related["author_verifications"][0]
-    assert related["print_slots"][0]["page_id"] == 1
 
 
 def test_erasure_reaches_the_print_desk_copies(client):

@@ -37,6 +37,11 @@ class ActorRef:
 AUTHOR = ActorRef(Actor.AUTHOR)
 SYSTEM = ActorRef(Actor.SYSTEM)
 
+# The decisions whose reason and note are written to the author: the tracking page shows them (as
+# essays.reject_reason and author_note, set below and by moderation for an unpublish). The note of any
+# other event is the newsroom's own: an approval's internal note, an edit's explanation, the system's.
+ADDRESSED_TO_AUTHOR: frozenset[Action] = frozenset({Action.REJECT, Action.REVISE, Action.UNPUBLISH})
+
 
 async def _load(conn: aiosqlite.Connection, essay_id: int, version: int | None) -> Essay:
     essay = await essay_store.get_essay(conn, essay_id)

@@ -10,6 +10,7 @@ to keep public anonymously or to take down.
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,12 +20,11 @@ from typing import Any
 import aiosqlite
 
 from citizenvoice.domain import lifecycle
-from citizenvoice.model.essays import STATUS_LABELS, Action, Status
+from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, Status
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import utcnow
 
-EXPORT_FORMAT = "citizenvoice-export/1"
 KEEP_TEXT_CHOICES: dict[str, str] = {
     "anonymous": "保留文章，署名改为「{city}市民」",
     "remove": "文章一并删除，从网站和搜索中撤下",
@@ -36,9 +36,6 @@ REMOVED_HEADLINE = "（应作者要求，本文已删除）"
 RATE_DATA_KEEP = timedelta(days=1)
 PURGE_BATCH = 50
 
-# Tables whose rows about an essay the export handles itself, or that hold nothing personal.
-_EXPORT_HANDLED = frozenset({"essays", "essay_revisions", "essay_events", "erasure_requests", "form_tokens"})
-
 
 class ErasureError(ValueError):
     pass
@@ -48,50 +45,72 @@ class ErasureError(ValueError):
 # Export
 
 
+# The author's copy is built from these allow-lists, level by level: a field is in it because it is
+# listed here, so a column added later stays out until someone decides the author should have it.
+# /2: the schema-wide "related" section of /1 (which carried staff notes, screening findings and
+# other essays' ids) is gone; staff are "newsroom"; the sign-off requests are new.
+EXPORT_FORMAT = "citizenvoice-export/2"
+# The essay's own fields; the document adds status_label, and the photo file goes under "photo".
+ESSAY_FIELDS = (
+    "id", "tracking_code", "status", "direction_name", "headline", "body", "author_role", "author_name",
+    "affiliation", "byline_mode", "phone", "email", "consent_print", "submitted_at", "published_at",
+    "printed_edition", "personal_data_erased_at", "text_removed_at",
+)  # fmt: skip
+REVISION_FIELDS = ("number", "headline", "body", "by", "created_at")
+EVENT_FIELDS = ("action", "from_status", "to_status", "by", "reason", "note_to_author", "created_at")
+SIGNOFF_FIELDS = ("requested_at", "headline", "byline", "body", "answer", "answer_note", "answered_at")
+ERASURE_FIELDS = ("source", "keep_text", "created_at")
+
+
 async def export_document(conn: aiosqlite.Connection, essay_id: int, *, media_dir: Path) -> dict[str, Any]:
-    """Everything stored about one essay, as the author may download it (never the token hash)."""
+    """The author's copy of their data, for the tracking page's download and ``citizenvoice export``:
+    their texts, revisions, photo, consents, status history and the reasons written to them (what the
+    tracking page shows them). Nothing internal: no staff notes, names or roles, no screening
+    findings, duplicate links or high-risk mark, no IP address or token hash, nothing about other essays.
+    """
     essay = await admin_store.essay_export_row(conn, essay_id)
     if essay is None:
         raise LookupError(essay_id)
+    revisions = await admin_store.revision_export_rows(conn, essay_id)
+    events = await admin_store.event_export_rows(conn, essay_id)
+    signoffs = await admin_store.signoff_export_rows(conn, essay_id)
+    erasures = await admin_store.erasure_rows(conn, essay_id)
     return {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow(),
-        "essay": {**essay, "status_label": STATUS_LABELS[Status(essay["status"])]},
-        "photo": photo_export(media_dir, essay.get("photo_path")),
-        "revisions": await admin_store.revision_export_rows(conn, essay_id),
-        "events": await admin_store.event_export_rows(conn, essay_id),
-        "erasure_requests": await admin_store.erasure_rows(conn, essay_id),
-        "related": await _related_rows(conn, essay_id),
+        "essay": {**_pick(essay, ESSAY_FIELDS), "status_label": STATUS_LABELS[Status(essay["status"])]},
+        "photo": photo_export(media_dir, essay["photo_path"]),
+        "revisions": [_pick({**r, "by": _by(r["actor_kind"])}, REVISION_FIELDS) for r in revisions],
+        "events": [_pick(_event_as_told(e), EVENT_FIELDS) for e in events],
+        "signoffs": [_pick(r, SIGNOFF_FIELDS) for r in signoffs],
+        "erasure_requests": [_pick(r, ERASURE_FIELDS) for r in erasures],
     }
 
 
-async def _related_rows(conn: aiosqlite.Connection, essay_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Rows other areas keep about the essay (print placements, moderation notes…), found by schema so
-    a table added later is exported without anyone remembering to add it here."""
-    related: dict[str, list[dict[str, Any]]] = {}
-    for table in await admin_store.tables_with_essay_id(conn):
-        if table in _EXPORT_HANDLED or table.startswith("search"):
-            continue
-        rows = await admin_store.rows_for_essay(conn, table, essay_id)
-        if rows:
-            related[table] = [{k: v for k, v in row.items() if not _secret_or_staff(k)} for row in rows]
-    return related
+def export_json(document: dict[str, Any]) -> str:
+    # No default=: a value JSON cannot hold (bytes…) could only come from a field nobody allowed.
+    return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-_STAFF_COLUMNS = frozenset({"user_id", "actor_id"})
-_SECRET_COLUMNS = frozenset({"ip", "submit_ip"})
+def _pick(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: row[name] for name in fields}
 
 
-def _secret_or_staff(column: str) -> bool:
-    # Credentials are not information about the author, and staff identities are not theirs either.
-    name = column.lower()
-    return (
-        name in _STAFF_COLUMNS
-        or name in _SECRET_COLUMNS
-        or name.endswith(("_hash", "_by", "_ip"))
-        or "token" in name
-        or "password" in name
-    )
+def _by(actor_kind: str) -> str:
+    # As the tracking page tells it: 您, 系统, or 编辑部 for every member of staff, whose roles and
+    # names are not the author's data.
+    return actor_kind if actor_kind in (Actor.AUTHOR, Actor.SYSTEM) else "newsroom"
+
+
+def _event_as_told(row: dict[str, Any]) -> dict[str, Any]:
+    """Only a decision's reason and note written to the author are theirs; any other note is internal."""
+    to_author = row["action"] in lifecycle.ADDRESSED_TO_AUTHOR and row["actor_kind"] != Actor.AUTHOR
+    return {
+        **row,
+        "by": _by(row["actor_kind"]),
+        "reason": row["reason"] if to_author else "",
+        "note_to_author": row["note"] if to_author else "",
+    }
 
 
 def photo_export(media_dir: Path, photo_path: str | None) -> dict[str, Any] | None:

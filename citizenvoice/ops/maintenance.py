@@ -375,7 +375,9 @@ async def _essay_id(db: database.Database, raw_code: str) -> int | None:
 
 
 @command(
-    "export", "print everything stored about one essay as JSON (for a verified author's request)", _code_args
+    "export",
+    "print the author's copy of their essay's data as JSON (for a verified author's request)",
+    _code_args,
 )
 def export(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: database.Database) -> int:
@@ -384,7 +386,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         async with db.read() as conn:
             document = await privacy.export_document(conn, essay_id, media_dir=settings.media_path)
-        print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        print(privacy.export_json(document))
         return 0
 
     return run_async(settings, work)

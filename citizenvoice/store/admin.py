@@ -226,22 +226,23 @@ async def save_site_settings(conn: aiosqlite.Connection, overrides: dict[str, st
 # ---------------------------------------------------------------------------------------------------
 # Authors' rights: export and erasure
 
-# Columns the author never gets back: the hash is a credential, not information about them.
-_EXPORT_HIDDEN = frozenset({"token_hash"})
+# The author's copy of their data (domain/privacy.py decides what goes in it). Each query names its
+# columns: a column added to a table later is not selected, so it cannot reach the author by default.
 
 
 async def essay_export_row(conn: aiosqlite.Connection, essay_id: int) -> dict[str, Any] | None:
     row = await fetch_one(
         conn,
-        "SELECT e.*, d.slug AS direction_slug, d.name AS direction_name"
+        "SELECT e.id, e.tracking_code, e.status, d.name AS direction_name, e.headline, e.body, e.author_role,"
+        " e.author_name, e.affiliation, e.byline_mode, e.phone, e.email, e.photo_path, e.consent_print,"
+        " e.submitted_at, e.published_at, e.printed_edition, e.personal_data_erased_at, e.text_removed_at"
         " FROM essays e JOIN directions d ON d.id = e.direction_id WHERE e.id = ?",
         (essay_id,),
     )
-    return None if row is None else {k: row[k] for k in row.keys() if k not in _EXPORT_HIDDEN}
+    return None if row is None else dict(row)
 
 
 async def revision_export_rows(conn: aiosqlite.Connection, essay_id: int) -> list[dict[str, Any]]:
-    # Staff are named by role only: their identities are not the author's personal data.
     rows = await fetch_all(
         conn,
         "SELECT number, headline, body, actor_kind, created_at FROM essay_revisions"
@@ -252,10 +253,23 @@ async def revision_export_rows(conn: aiosqlite.Connection, essay_id: int) -> lis
 
 
 async def event_export_rows(conn: aiosqlite.Connection, essay_id: int) -> list[dict[str, Any]]:
+    # reason and note are selected for the domain to keep only the ones addressed to the author.
     rows = await fetch_all(
         conn,
         "SELECT action, from_status, to_status, actor_kind, reason, note, created_at FROM essay_events"
         " WHERE essay_id = ? ORDER BY id",
+        (essay_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def signoff_export_rows(conn: aiosqlite.Connection, essay_id: int) -> list[dict[str, Any]]:
+    """Each request to confirm the print version, with the text the author was shown and their answer."""
+    rows = await fetch_all(
+        conn,
+        "SELECT r.requested_at, v.headline, v.byline, v.body, r.answer, r.answer_note, r.answered_at"
+        " FROM signoff_requests r JOIN print_versions v ON v.id = r.print_version_id"
+        " WHERE r.essay_id = ? ORDER BY r.id",
         (essay_id,),
     )
     return [dict(r) for r in rows]
@@ -277,25 +291,6 @@ async def table_exists(conn: aiosqlite.Connection, name: str) -> bool:
     )
 
 
-async def tables_with_essay_id(conn: aiosqlite.Connection) -> list[str]:
-    """Ordinary tables with an ``essay_id`` column, whichever area's migration created them."""
-    rows = await fetch_all(
-        conn,
-        "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c"
-        " WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND c.name = 'essay_id'"
-        " ORDER BY m.name",
-    )
-    return [r[0] for r in rows]
-
-
-async def rows_for_essay(conn: aiosqlite.Connection, table: str, essay_id: int) -> list[dict[str, Any]]:
-    if table not in await tables_with_essay_id(conn):
-        raise ValueError(table)
-    # The table name was just checked against sqlite_master; only the id is a parameter.
-    rows = await fetch_all(conn, f'SELECT * FROM "{table}" WHERE essay_id = ? ORDER BY rowid', (essay_id,))  # noqa: S608
-    return [dict(r) for r in rows]
-
-
 async def essay_status(conn: aiosqlite.Connection, essay_id: int) -> str | None:
     return await fetch_value(conn, "SELECT status FROM essays WHERE id = ?", (essay_id,))
 
@@ -315,14 +310,22 @@ async def erase_personal_data(conn: aiosqlite.Connection, essay_id: int, *, at: 
 
 
 async def remove_text(conn: aiosqlite.Connection, essay_id: int, *, placeholder: str, at: str) -> None:
-    """Take the author's words out of the essay and every earlier revision."""
+    """Take the author's words out of the essay and every earlier revision, and what screening derived
+    from them: the flags (words as written), the MinHash signature and band keys, the duplicate links
+    (which would show the removed essay beside another author's) and the high-risk mark."""
     await conn.execute(
-        "UPDATE essays SET headline = ?, body = '', text_removed_at = coalesce(text_removed_at, ?),"
+        "UPDATE essays SET headline = ?, body = '', high_risk = 0, text_removed_at = coalesce(text_removed_at, ?),"
         " version = version + 1, updated_at = ? WHERE id = ?",
         (placeholder, at, at, essay_id),
     )
     await conn.execute(
         "UPDATE essay_revisions SET headline = ?, body = '' WHERE essay_id = ?", (placeholder, essay_id)
+    )
+    await conn.execute("DELETE FROM essay_flags WHERE essay_id = ?", (essay_id,))
+    await conn.execute("DELETE FROM essay_shingle_bands WHERE essay_id = ?", (essay_id,))
+    await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))
+    await conn.execute(
+        "DELETE FROM essay_duplicates WHERE essay_id = ? OR other_id = ?", (essay_id, essay_id)
     )
 
 

@@ -1,5 +1,5 @@
-"""The privacy notice, and the author's rights reached from the tracking page: a JSON copy of
-everything stored about the essay, and erasure of their personal data.
+"""The privacy notice, and the author's rights reached from the tracking page: a JSON copy of their
+data (domain/privacy.export_document says what it holds), and erasure of their personal data.
 
 ``{token}`` is the secret tracking token (only its hash is stored), so these pages are as private as
 the tracking page itself: never cached, never indexed, never sending the URL on as a referrer.
@@ -7,8 +7,6 @@ the tracking page itself: never cached, never indexed, never sending the URL on 
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -50,19 +48,13 @@ async def _essay_for(request: Request) -> Essay:
     return essay
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(type(value).__name__)
-
-
 async def export_json(request: Request) -> Response:
     essay = await _essay_for(request)
     async with request.app.state.db.read() as conn:
         document = await privacy.export_document(
             conn, essay.id, media_dir=request.app.state.settings.media_path
         )
-    body = json.dumps(document, ensure_ascii=False, indent=2, default=_json_default)
+    body = privacy.export_json(document)
     headers = {**PRIVATE_HEADERS, "content-disposition": f'attachment; filename="{essay.tracking_code}.json"'}
     return Response(body, media_type="application/json; charset=utf-8", headers=headers)
 
