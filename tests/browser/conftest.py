@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -76,26 +77,30 @@ def live_env(live_data_dir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def live_server(live_env: dict[str, str], live_data_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def served(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``citizenvoice serve`` exactly as an operator starts it, on a free port, until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (live_data_dir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=live_env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_healthy(url, process, live_data_dir / "server.log")
-        yield url
-    finally:
-        process.terminate()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            _wait_until_healthy(url, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str], live_data_dir: Path) -> Iterator[str]:
+    with served(live_env, live_data_dir / "server.log") as url:
+        yield url
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import PHONE, PageFactory, _cli, _free_port, _wait_until_healthy
+from tests.browser.conftest import PHONE, PageFactory, served
 
 pytestmark = pytest.mark.browser
 
@@ -29,21 +28,9 @@ def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     data_dir = tmp_path_factory.mktemp("fresh-install")
     env = {key: value for key, value in os.environ.items() if not key.startswith("CITIZENVOICE_")}
     env["CITIZENVOICE_DATA_DIR"] = str(data_dir)
-    port = _free_port()
     log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen([*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}", process, log_path)
-        yield f"http://127.0.0.1:{port}", log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with served(env, log_path) as url:
+        yield url, log_path
 
 
 @pytest.fixture
