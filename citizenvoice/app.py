@@ -14,7 +14,18 @@ from starlette.routing import BaseRoute, Mount
 from citizenvoice import db as database
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
-from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
+from citizenvoice.views import (
+    account,
+    admin,
+    editor,
+    moderate,
+    privacy,
+    public,
+    setup,
+    signoff,
+    submit,
+    two_factor,
+)
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.errors import exception_handlers
 from citizenvoice.web.logs import RequestLogMiddleware
@@ -35,6 +46,7 @@ def app_routes() -> list[BaseRoute]:
         *privacy.routes,
         *signoff.routes,
         *account.routes,
+        *two_factor.routes,
         *moderate.routes,
         *editor.routes,
         *admin.routes,
