@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyotp
 import pytest
 from starlette.testclient import TestClient
-from submit_helpers import count, field_value, parse, signed_long_ago
+from submit_helpers import Node, count, field_value, parse, signed_long_ago
 from support import PASSWORD, add_user, csrf_from, db_read, db_write, login
 
 from citizenvoice.app import create_app
@@ -141,6 +141,36 @@ def test_the_enrolment_page_shows_a_qr_code_drawn_here_and_the_key_for_typing(st
     again = parse(client.get("/account/2fa").text).by_id("secret").text().replace(" ", "")
     assert again != secret
     assert db_read(client, twofactor_store.enrolled_user_ids) == set()
+
+
+def dark_modules(svg: Node) -> set[tuple[int, int]]:
+    """The dark squares segno's SVG path draws: ``M x y`` / ``m dx dy`` moves, ``h n`` a run of n squares."""
+    d = next(p.get("d") for p in svg.find_all("path") if p.get("class") == "qrline")
+    x = y = 0.0
+    dark: set[tuple[int, int]] = set()
+    tokens = iter(re.findall(r"[Mmh]|-?\d+(?:\.\d+)?", d))
+    for token in tokens:
+        if token in "Mm":
+            dx, dy = float(next(tokens)), float(next(tokens))
+            x, y = (dx, dy) if token == "M" else (x + dx, y + dy)
+        elif token == "h":
+            run = int(float(next(tokens)))
+            dark |= {(int(x) + i, int(y)) for i in range(run)}
+            x += run
+    return dark
+
+
+def test_the_qr_code_carries_exactly_the_key_shown(staff_client) -> None:
+    import segno
+
+    client = staff_client("editor", username="qr-editor")
+    page = parse(client.get("/account/2fa").text)
+    uri = next(a.get("href") for a in page.find_all("a") if (a.get("href") or "").startswith("otpauth:"))
+    assert page.by_id("secret").text().replace(" ", "") in uri
+    expected = segno.make(uri, error="m", micro=False)
+    border = 4
+    wanted = {(c + border, r + border) for r, row in enumerate(expected.matrix) for c, v in enumerate(row) if v & 1}
+    assert dark_modules(page.find("svg", class_="qr-code")) == wanted
 
 
 def test_enrolment_confirmed_with_a_code_then_ten_recovery_codes_shown_once(staff_client) -> None:
