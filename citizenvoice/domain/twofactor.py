@@ -156,12 +156,12 @@ def pending_secret(secret_key: str, token: str, user_id: int) -> str | None:
 def step_token(secret_key: str, user: User, destination: str) -> str:
     """The login's step token: who passed the password, at which session epoch, and where they go next
     (checked at the password step; signed, so the second step need not check it again)."""
-    payload = {"u": user.id, "e": user.session_epoch, "n": destination[:2000]}
+    payload = {"u": user.id, "e": user.session_epoch, "n": destination[:1000]}
     return URLSafeTimedSerializer(secret_key, salt=_STEP_SALT).dumps(payload)
 
 
 def _step_ref(secret_key: str, token: str) -> tuple[int, int, str] | None:
-    if not token or len(token) > 3000:
+    if not token or len(token) > 16_000:
         return None
     try:
         payload = URLSafeTimedSerializer(secret_key, salt=_STEP_SALT).loads(token, max_age=STEP_TOKEN_MAX_AGE)
