@@ -14,18 +14,8 @@ from starlette.routing import BaseRoute, Mount
 from citizenvoice import db as database
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
-from citizenvoice.views import (
-    account,
-    admin,
-    editor,
-    moderate,
-    privacy,
-    public,
-    setup,
-    signoff,
-    submit,
-    two_factor,
-)
+from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
+from citizenvoice.views import two_factor as two_factor_views
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.errors import exception_handlers
 from citizenvoice.web.logs import RequestLogMiddleware
@@ -46,7 +36,7 @@ def app_routes() -> list[BaseRoute]:
         *privacy.routes,
         *signoff.routes,
         *account.routes,
-        *two_factor.routes,
+        *two_factor_views.routes,
         *moderate.routes,
         *editor.routes,
         *admin.routes,
