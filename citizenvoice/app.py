@@ -15,6 +15,7 @@ from citizenvoice import db as database
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
+from citizenvoice.views import two_factor as two_factor_views
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.encoding import AcceptEncodingMiddleware
 from citizenvoice.web.errors import exception_handlers
@@ -36,6 +37,7 @@ def app_routes() -> list[BaseRoute]:
         *privacy.routes,
         *signoff.routes,
         *account.routes,
+        *two_factor_views.routes,
         *moderate.routes,
         *editor.routes,
         *admin.routes,

@@ -8,7 +8,7 @@ import getpass
 import sys
 
 from citizenvoice import db as database
-from citizenvoice.domain import accounts, sitesettings
+from citizenvoice.domain import accounts, sitesettings, twofactor
 from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
 from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
 from citizenvoice.settings import Settings, ensure_secret_key
@@ -55,6 +55,8 @@ def _user_args(p: argparse.ArgumentParser) -> None:
     disable = sub.add_parser("disable", help="disable a user and end their sessions")
     disable.add_argument("name")
     sub.add_parser("list", help="list users")
+    reset = sub.add_parser("reset-2fa", help="remove a user's second factor (lost phone) and end their sessions")
+    reset.add_argument("name")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -110,6 +112,8 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
             return 0
 
         return run_async(settings, disable)
+    if args.user_command == "reset-2fa":
+        return run_async(settings, lambda db: _reset_two_factor(db, args.name))
 
     async def list_all(db: database.Database) -> int:
         async with db.read() as conn:
@@ -119,6 +123,20 @@ def user(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return run_async(settings, list_all)
+
+
+async def _reset_two_factor(db: database.Database, name: str) -> int:
+    """For when no other admin can reset it at /admin/users/<id>: e.g. the only admin lost their phone."""
+    async with db.write() as conn:
+        record = await user_store.get_by_username(conn, name)
+        if record is None:
+            print(f"no such user: {name}", file=sys.stderr)
+            return 1
+        if not await twofactor.reset(conn, record.user, actor_id=None, actor_name=CLI_ACTOR):
+            print(f"{name} has no second factor; nothing to reset")
+            return 0
+    print(f"reset the second factor of {name} and ended their sessions; they sign in with the password and enrol again")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

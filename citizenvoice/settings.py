@@ -26,6 +26,16 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected a boolean, got {raw!r}")
 
 
+TWO_FACTOR_POLICIES = ("off", "admins", "all")
+
+
+def _two_factor(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in TWO_FACTOR_POLICIES:
+        raise ValueError(f"expected one of {', '.join(TWO_FACTOR_POLICIES)}, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -46,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lead", str, "", "Home-page lead (核心提示); a sensible default is used when empty"),
     Setting("base_url", str, "http://127.0.0.1:8000", "Public origin used in feeds, sitemaps and share links"),
     Setting("https", _bool, False, "Served over HTTPS: Secure cookies and HSTS"),
+    Setting("two_factor", _two_factor, "off", "Staff who must sign in with an authenticator code: off (each may"
+            " choose), admins, or all staff; those not yet enrolled are sent to /account/2fa after login"),
     Setting("max_body_bytes", int, 10 * 1024 * 1024, "Largest request body accepted"),
     Setting("photo_max_bytes", int, 8 * 1024 * 1024, "Largest photo accepted"),
     Setting("submit_limit_per_hour", int, 5, "Submissions per IP and per phone number per hour"),
@@ -71,6 +83,7 @@ class Settings:
     lead: str = ""
     base_url: str = "http://127.0.0.1:8000"
     https: bool = False
+    two_factor: str = "off"
     max_body_bytes: int = 10 * 1024 * 1024
     photo_max_bytes: int = 8 * 1024 * 1024
     submit_limit_per_hour: int = 5
@@ -98,6 +111,8 @@ class Settings:
 
     def resolved(self) -> Settings:
         """Fill the paths that default relative to the data directory."""
+        if self.two_factor not in TWO_FACTOR_POLICIES:
+            raise SettingsError(f"two_factor: expected one of {', '.join(TWO_FACTOR_POLICIES)}, got {self.two_factor!r}")
         data_dir = Path(self.data_dir)
         return dataclasses.replace(
             self,

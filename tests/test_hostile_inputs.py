@@ -604,6 +604,21 @@ CASES: list[Case] = [
          "paper_name": "锦州日报", "column_title": "写给下一个五年", "lead": ""}, 422, "请填写网站名称", who="admin"),
     Case("admin-settings-over-long", "/admin/settings", {"site_name": "站" * 500, "city": "锦州",
          "paper_name": "锦州日报", "column_title": "写给下一个五年", "lead": ""}, 422, "", who="admin"),  # fmt: skip
+    # --- two-factor sign-in (tests/test_two_factor.py has the behaviour; these are the hostile edges)
+    Case("login-2fa-step-token-forged", "/login/2fa", {"totp_code": "123456", "step_token": URLSafeTimedSerializer(
+         "not-our-key", salt="login-second-step").dumps({"u": 1, "e": 1, "n": "/admin"})}, 400, "登录已超时"),  # fmt: skip
+    Case("login-2fa-step-token-xss", "/login/2fa", {"step_token": "<script>alert(1)</script>",
+         "totp_code": "<script>alert(1)</script>", "recovery_code": "' OR 1=1 --"}, 400, "登录已超时"),  # fmt: skip
+    Case("login-2fa-csrf-missing", "/login/2fa", {"step_token": "x", "totp_code": "123456"}, 403, CSRF_SAYS,
+         csrf="missing"),
+    Case("enrol-pending-key-forged", "/account/2fa", {"pending": "<script>alert(1)</script>", "totp_code": "123456"},
+         400, "二维码已经过期", who="admin"),
+    Case("admin-2fa-reset-own", "/admin/users/{admin_uid}/two-factor/reset", {}, 422, "不能在这里重置自己的两步验证",
+         who="admin"),
+    Case("admin-2fa-reset-not-enrolled", "/admin/users/{editor_uid}/two-factor/reset", {}, 422, "没有开启两步验证",
+         who="admin"),
+    Case("admin-2fa-reset-by-moderator", "/admin/users/{editor_uid}/two-factor/reset", {}, 403, "没有执行此操作的权限",
+         who="moderator"),
 ]
 
 

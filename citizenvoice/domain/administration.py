@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice.domain import accounts, sitesettings
+from citizenvoice.domain import accounts, sitesettings, twofactor
 from citizenvoice.model.directions import Direction
 from citizenvoice.model.essays import PILLARS
 from citizenvoice.model.staff import ROLES, User
@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "reason.update": "修改退稿理由",
     "settings.update": "修改站点设置",
     "privacy.erase": "应作者要求删除个人信息",
+    **twofactor.ACTION_LABELS,
 }
 FIELD_LABELS = {
     "username": "用户名",
@@ -72,6 +73,9 @@ FIELD_LABELS = {
     "paper_name": "报纸名称",
     "column_title": "栏目名称",
     "lead": "首页核心提示",
+    "two_factor": "两步验证",
+    "recovery_codes": "恢复码",
+    "recovery_codes_left": "剩余恢复码",
 }
 WORD_LIST_LABELS = {"banned": "禁用词", "suspect": "可疑词"}
 MULTILINE_SETTINGS = frozenset({"lead"})
@@ -210,6 +214,17 @@ async def end_user_sessions(conn: aiosqlite.Connection, actor: User, user_id: in
     ended = await session_store.end_all(conn, user_id)
     await _audit(conn, actor, "user.sessions_end", f"user:{user.username}", None, {"sessions_ended": ended})
     return ended
+
+
+async def reset_two_factor(conn: aiosqlite.Connection, actor: User, user_id: int) -> None:
+    """Remove another staff member's second factor (a lost phone, no recovery codes) and end their
+    sessions; they enrol again after their next login. Nobody resets their own this way: a lost phone
+    of one's own is for another admin to confirm, or for recovery codes."""
+    user = await _load_user(conn, user_id)
+    if user.id == actor.id:
+        raise Invalid({"two_factor": "不能在这里重置自己的两步验证。换了手机请在「两步验证」页面用恢复码重新设置；都丢了请另一位管理员重置。"})
+    if not await twofactor.reset(conn, user, actor_id=actor.id, actor_name=actor.username):
+        raise Invalid({"two_factor": "这个用户没有开启两步验证，不需要重置。"})
 
 
 async def set_user_disabled(conn: aiosqlite.Connection, actor: User, user_id: int, disabled: bool) -> None:

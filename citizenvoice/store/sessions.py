@@ -76,3 +76,9 @@ async def end_expired(conn: aiosqlite.Connection, *, idle_before: float, created
         "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?", (idle_before, created_before)
     )
     return cur.rowcount
+
+
+async def end_others(conn: aiosqlite.Connection, user_id: int, keep_id: int | None) -> int:
+    """End every session of the user except ``keep_id`` (the one making the request)."""
+    cur = await conn.execute("DELETE FROM staff_sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_id))
+    return cur.rowcount

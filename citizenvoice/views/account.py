@@ -9,6 +9,7 @@ from citizenvoice.domain import accounts
 from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import sessions as session_store
+from citizenvoice.views import two_factor
 from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
@@ -47,6 +48,9 @@ async def login(request: Request) -> Response:
     if user is None:
         context = {"next": next_path or "", "username": username, "error": accounts.LOGIN_FAILED_MESSAGE}
         return render(request, "auth/login.html", context, status_code=400)
+    step = await two_factor.second_step(request, user, next_path or staff_home(user))
+    if step is not None:  # enrolled: the code comes first, then the session
+        return step
     await sessions.start_session(request, user)
     return RedirectResponse(next_path or staff_home(user), status_code=303)
 

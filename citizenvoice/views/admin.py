@@ -16,6 +16,7 @@ from citizenvoice.model.directions import by_pillar
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import directions as direction_store
+from citizenvoice.store import twofactor as twofactor_store
 from citizenvoice.store import users as user_store
 from citizenvoice.store import wordlists
 from citizenvoice.text import numbers
@@ -115,8 +116,9 @@ async def users_page(
 ) -> Response:
     async with request.app.state.db.read() as conn:
         users = await user_store.list_users(conn)
+        two_factor = await twofactor_store.enrolled_user_ids(conn)
     values = values or admin.UserForm("", "", "", frozenset())
-    context = {"users": users, "values": values, "errors": errors or {}, "roles": ROLES}
+    context = {"users": users, "values": values, "errors": errors or {}, "roles": ROLES, "two_factor": two_factor}
     return _page(request, "admin/users.html", context, status_code=422 if errors else 200)
 
 
@@ -138,6 +140,7 @@ async def user_page(
     user_id = request.path_params["user_id"]
     async with request.app.state.db.read() as conn:
         user = await user_store.get_by_id(conn, user_id)
+        two_factor = await twofactor_store.get(conn, user_id)
     if user is None:
         raise _not_found()
     values = values or {"display_name": user.display_name, "roles": user.roles}
@@ -147,6 +150,7 @@ async def user_page(
         "errors": errors or {},
         "roles": ROLES,
         "is_self": user.id == (await _actor(request)).id,
+        "two_factor": two_factor,
     }
     return _page(request, "admin/user.html", context, status_code=422 if errors else 200)
 
@@ -207,6 +211,19 @@ async def user_status(request: Request) -> Response:
         return await user_page(request, errors=exc.errors)
     message = "账号已停用，该用户已被登出。" if disabled else "账号已重新启用。"
     return _done(request, f"/admin/users/{user_id}", message)
+
+
+async def user_two_factor_reset(request: Request) -> Response:
+    user_id = request.path_params["user_id"]
+    await read_form(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            await admin.reset_two_factor(conn, await _actor(request), user_id)
+    except admin.NotFound:
+        raise _not_found() from None
+    except admin.Invalid as exc:
+        return await user_page(request, errors=exc.errors)
+    return _done(request, f"/admin/users/{user_id}", "已重置两步验证并结束该用户的所有登录会话；TA 下次登录后可以重新设置。")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -437,6 +454,7 @@ routes = [
     route("/admin/users/{user_id:id}/password", user_password, access=ADMIN, methods=["POST"]),
     route("/admin/users/{user_id:id}/status", user_status, access=ADMIN, methods=["POST"]),
     route("/admin/users/{user_id:id}/sessions/end", user_sessions_end, access=ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}/two-factor/reset", user_two_factor_reset, access=ADMIN, methods=["POST"]),
     route("/admin/directions", directions_page, access=ADMIN),
     route("/admin/directions", direction_add, access=ADMIN, methods=["POST"]),
     route("/admin/directions/{direction_id:id}", direction_page, access=ADMIN),
