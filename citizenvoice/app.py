@@ -14,7 +14,18 @@ from starlette.routing import BaseRoute, Mount
 from citizenvoice import db as database
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
-from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
+from citizenvoice.views import (
+    account,
+    admin,
+    editor,
+    moderate,
+    privacy,
+    public,
+    setup,
+    signoff,
+    stats,
+    submit,
+)
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.encoding import AcceptEncodingMiddleware
 from citizenvoice.web.errors import exception_handlers
@@ -38,6 +49,7 @@ def app_routes() -> list[BaseRoute]:
         *account.routes,
         *moderate.routes,
         *editor.routes,
+        *stats.routes,
         *admin.routes,
         *setup.routes,
         Mount("/static", app=CachedStaticFiles(directory=STATIC_DIR), name="static"),
