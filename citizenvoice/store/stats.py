@@ -87,15 +87,17 @@ async def decision_hours(conn: aiosqlite.Connection, scope: Scope) -> dict[str, 
     marks = ", ".join("?" for _ in DECISION_ACTIONS)
     rows = await fetch_all(
         conn,
-        "SELECT ev.action, round((julianday(min(ev.created_at)) - julianday(e.submitted_at)) * 24, 4) AS hours"
+        "SELECT ev.action, (julianday(min(ev.created_at)) - julianday(e.submitted_at)) * 24 AS hours"
         f" FROM essays e INDEXED BY essays_submitted_stats"
         " JOIN essay_events ev INDEXED BY essay_events_decisions ON ev.essay_id = e.id AND ev.action IN"
-        f" ({marks}) WHERE {where} GROUP BY e.id, ev.action ORDER BY ev.action, hours",
+        f" ({marks}) WHERE {where} GROUP BY e.id, ev.action",
         [*DECISION_ACTIONS, *params],
     )
     out: dict[str, list[float]] = {action: [] for action in DECISION_ACTIONS}
     for row in rows:
         out[row["action"]].append(row["hours"])
+    for hours in out.values():
+        hours.sort()  # in Python: cheaper than SQLite's temporary B-tree for a few thousand floats
     return out
 
 
@@ -104,11 +106,11 @@ async def queue_hours(conn: aiosqlite.Connection, scope: Scope, now: str | None 
     The queue is now, so the date range does not apply; the board and the role do."""
     where, params = _scope_sql(scope, dates=False)
     rows = await conn.execute_fetchall(
-        "SELECT round((julianday(?) - julianday(e.submitted_at)) * 24, 4) FROM essays e"
-        f" WHERE e.status = 'pending' AND {where} ORDER BY 1",
+        "SELECT (julianday(?) - julianday(e.submitted_at)) * 24 FROM essays e"
+        f" WHERE e.status = 'pending' AND {where}",
         (now or utcnow(), *params),
     )
-    return [row[0] for row in rows]
+    return sorted(row[0] for row in rows)
 
 
 async def printed_by_role(conn: aiosqlite.Connection, scope: Scope) -> dict[str, int]:

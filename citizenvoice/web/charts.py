@@ -20,6 +20,7 @@ import leather
 from markupsafe import Markup
 
 WIDTH = 360
+RIGHT_PAD = 20
 FONT = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
 COLORS = ("#1f5fa8", "#c0392b", "#2e7d32", "#6a1b9a", "#ef6c00")
 
@@ -46,7 +47,8 @@ def _svg(chart: leather.Chart, title: str, height: int) -> Markup:
                               "role": "img", "aria-labelledby": title_id, "class": "chart-svg"})  # fmt: skip
     label = ET.SubElement(root, "title", {"id": title_id})
     label.text = title
-    root.append(chart.to_svg_group(WIDTH, height))
+    # drawn narrower than the frame: leather lets the last tick label ("100%") overhang its right edge
+    root.append(chart.to_svg_group(WIDTH - RIGHT_PAD, height))
     return Markup(ET.tostring(root, encoding="unicode"))  # noqa: S704 -- ElementTree escapes every text and attribute
 
 
