@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "reason.update": "修改退稿理由",
     "settings.update": "修改站点设置",
     "privacy.erase": "应作者要求删除个人信息",
+    "stats.targets": "修改见报声音目标比例",
 }
 FIELD_LABELS = {
     "username": "用户名",
