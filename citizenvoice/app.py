@@ -14,7 +14,18 @@ from starlette.routing import BaseRoute, Mount
 from citizenvoice import db as database
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
-from citizenvoice.views import account, admin, editor, moderate, privacy, public, setup, signoff, submit
+from citizenvoice.views import (
+    account,
+    admin,
+    editor,
+    moderate,
+    privacy,
+    public,
+    setup,
+    signoff,
+    stats,
+    submit,
+)
 from citizenvoice.views import two_factor as two_factor_views
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.encoding import AcceptEncodingMiddleware
@@ -40,6 +51,7 @@ def app_routes() -> list[BaseRoute]:
         *two_factor_views.routes,
         *moderate.routes,
         *editor.routes,
+        *stats.routes,
         *admin.routes,
         *setup.routes,
         Mount("/static", app=CachedStaticFiles(directory=STATIC_DIR), name="static"),

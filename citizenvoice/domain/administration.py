@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "settings.update": "修改站点设置",
     "privacy.erase": "应作者要求删除个人信息",
     **twofactor.ACTION_LABELS,
+    "stats.targets": "修改见报声音目标比例",
 }
 FIELD_LABELS = {
     "username": "用户名",
