@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import intake, lifecycle, moderation, ratelimit, submission
 from citizenvoice.model.directions import Direction, by_pillar
+from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.model.essays import (
     Action,
     Actor,
@@ -162,7 +163,8 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
     essay = access.essay
     site = await sitesettings.refreshed(request)
     async with request.app.state.db.read() as conn:
-        events = await essay_store.list_events(conn, essay.id)
+        # Hand-overs between review levels stay internal: the author sees 审核中 until the last level decides.
+        events = [e for e in await essay_store.list_events(conn, essay.id) if e.action not in INTERNAL_REVIEW_ACTIONS]
         revisions = await essay_store.list_revisions(conn, essay.id)
         signoff = await print_store.latest_signoff(conn, essay.id)  # the editor's request to confirm cuts
     actions = allowed_actions(essay.status, Actor.AUTHOR)
