@@ -125,6 +125,17 @@ async def check_level(conn: aiosqlite.Connection, essay: Essay, who: Reviewer, a
     return stage
 
 
+async def decides_here(conn: aiosqlite.Connection, essay: Essay, who: Reviewer) -> bool:
+    """Whether opening the essay should claim it for this user: they decide at its level and did not
+    pass it at a lower one (the next level's colleague must not find it held by them)."""
+    if essay.status != Status.PENDING:
+        return True
+    stage = review.effective_stage(essay.review_stage, who.levels)
+    if not review.may_decide(who.roles, stage, who.levels):
+        return False
+    return stage == 1 or not await store.passed_below(conn, essay.id, who.user_id, stage)
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

@@ -186,9 +186,8 @@ async def item(request: Request) -> Response:
     if essay is None:
         raise HTTPException(404, "没有找到这篇文章。")
     who = await _who(request, user)
-    deciding_here = essay.status != Status.PENDING or review.may_decide(
-        who.roles, essay.review_stage, who.levels
-    )
+    async with request.app.state.db.read() as conn:
+        deciding_here = await moderation.decides_here(conn, essay, who)
     if allowed_actions(essay.status, Actor.MODERATOR) and deciding_here:
         try:
             async with request.app.state.db.write() as conn:
