@@ -334,3 +334,35 @@ def test_one_level_is_todays_behaviour(client, staff) -> None:
     assert decide(staff.act_as("chu"), essay_id, "approve").status_code == 303
     assert essay(client, essay_id).status == "published"
     assert decide(staff.act_as("zhong"), make_essay(client, body=body_about(54)).id, "approve").status_code == 403
+
+
+# ---------------------------------------------------------------------------------------------------
+# Migration 0014: the relaxed CHECKs still refuse what is unknown
+
+
+def test_the_schema_still_refuses_unknown_roles_and_settings(client, staff) -> None:
+    import sqlite3
+
+    from support import db_write
+
+    async def bad_role(conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO user_roles (user_id, role) VALUES (?, 'mayor')", (staff.ids["chu"],))
+
+    async def bad_levels(conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO site_settings (key, value, updated_at) VALUES ('review_levels', '7', 'x')")
+
+    async def bad_key(conn) -> None:  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO site_settings (key, value, updated_at) VALUES ('colour', 'red', 'x')")
+
+    for work in (bad_role, bad_levels, bad_key):
+        with pytest.raises(sqlite3.IntegrityError):
+            db_write(client, work)
+
+    async def leftovers(conn) -> list[int]:  # type: ignore[no-untyped-def]
+        counts = []
+        for table in ("retired_user_roles_0003", "retired_site_settings_0006"):
+            async with conn.execute(f"SELECT count(*) FROM {table}") as cur:  # noqa: S608
+                counts.append((await cur.fetchone())[0])
+        return counts
+
+    assert db_write(client, leftovers) == [0, 0]  # the retired tables hold no second copy
