@@ -19,7 +19,6 @@ from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import intake, lifecycle, moderation, ratelimit, submission
 from citizenvoice.model.directions import Direction, by_pillar
-from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.model.essays import (
     Action,
     Actor,
@@ -27,6 +26,7 @@ from citizenvoice.model.essays import (
     allowed_actions,
     normalize_tracking_code,
 )
+from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
