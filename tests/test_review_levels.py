@@ -366,3 +366,23 @@ def test_the_schema_still_refuses_unknown_roles_and_settings(client, staff) -> N
         return counts
 
     assert db_write(client, leftovers) == [0, 0]  # the retired tables hold no second copy
+
+
+def test_another_levels_essay_cannot_be_taken_over(client, staff) -> None:
+    levels(staff, 2)
+    essay_id = make_essay(client, body=body_about(60)).id
+    decide(staff.act_as("chu"), essay_id, "approve")
+    staff.act_as("zhong").get(f"/moderate/{essay_id}")  # the chief holds it
+    moderator = staff.act_as("chu2")
+    token = csrf_from(moderator.get("/moderate").text)
+    refused = moderator.post(f"/moderate/{essay_id}/claim", data={"takeover": "1", "csrf_token": token})
+    assert refused.status_code == 403 and "待终审" in refused.text
+    assert decide(staff.act_as("zhong"), essay_id, "approve").status_code == 303  # still the chief's
+
+
+def test_the_queue_report_counts_each_level() -> None:
+    from citizenvoice.domain.moderation import QueueHealth, report_lines
+
+    health = QueueHealth({"pending": 3}, 3, None, None, 0, 24, by_stage={1: 1, 2: 0, 3: 2}, levels=3)
+    lines = report_lines(health)
+    assert "  待初审 / stage 1: 1" in lines and "  待终审 / stage 3: 2" in lines

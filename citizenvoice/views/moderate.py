@@ -337,9 +337,15 @@ async def _refused(request: Request, essay_id: int, exc: Exception, raw: dict[st
 async def take_over(request: Request) -> Response:
     essay_id, user = _essay_id(request), await _user(request)
     await read_form(request)
+    who = await _who(request, user)
     async with request.app.state.db.write() as conn:
-        if await essay_store.get_essay(conn, essay_id) is None:
+        essay = await essay_store.get_essay(conn, essay_id)
+        if essay is None:
             raise HTTPException(404, "没有找到这篇文章。")
+        if not await moderation.decides_here(conn, essay, who):
+            # Holding another level's essay would only keep its colleagues from deciding.
+            stage = review.effective_stage(essay.review_stage, who.levels)
+            raise HTTPException(403, moderation.WrongLevel(stage, who.levels).message)
         held = await moderation.current_claim(conn, essay_id)
         await moderation.claim(conn, essay_id, user.id, takeover=True)
     if held is not None and held.user_id != user.id:
