@@ -36,6 +36,12 @@ def _two_factor(raw: str) -> str:
     return value
 
 
+def _review_levels(raw: str) -> int:
+    if raw.strip() not in {"1", "2", "3"}:
+        raise ValueError(f"expected 1, 2 or 3, got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -62,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("photo_max_bytes", int, 8 * 1024 * 1024, "Largest photo accepted"),
     Setting("submit_limit_per_hour", int, 5, "Submissions per IP and per phone number per hour"),
     Setting("track_lookup_limit", int, 10, "Tracking look-ups per IP per 15 minutes"),
+    Setting("review_levels", _review_levels, 1, "Review levels before publication: 1, 2 (初审+终审) or 3 (三审)"),
     Setting("queue_target_hours", int, 24, "Pending essays older than this count as overdue"),
     Setting("retention_days", int, 30, "Days before personal data of rejected/withdrawn essays is purged"),
     Setting("reader_connections", int, 4, "Read-only SQLite connections per worker"),
@@ -88,6 +95,7 @@ class Settings:
     photo_max_bytes: int = 8 * 1024 * 1024
     submit_limit_per_hour: int = 5
     track_lookup_limit: int = 10
+    review_levels: int = 1
     queue_target_hours: int = 24
     retention_days: int = 30
     reader_connections: int = 4

@@ -71,3 +71,9 @@ def test_disable_ends_open_sessions_and_further_logins(data_dir: Path, monkeypat
         again = client.post("/login", data={"username": "qian", "password": PASSWORD, "csrf_token": token})
         assert again.status_code == 400
     assert listed(monkeypatch, capsys) == [["qian", "moderator", "disabled"]]
+
+
+def test_add_a_chief_and_a_reviewer(data_dir: Path, monkeypatch, capsys) -> None:
+    assert run(monkeypatch, "user", "add", "zhou", "--role", "chief", "--password-stdin", stdin=PASSWORD + "\n") == 0
+    assert run(monkeypatch, "user", "add", "wu", "--role", "reviewer", "--password-stdin", stdin=PASSWORD + "\n") == 0
+    assert sorted(listed(monkeypatch, capsys)) == [["wu", "reviewer", "active"], ["zhou", "chief", "active"]]

@@ -55,10 +55,12 @@ def test_every_route_declares_its_access() -> None:
         assert route.access <= set(ROLES), route.access
 
 
-def test_the_moderation_area_is_for_moderators() -> None:
+def test_the_moderation_area_is_for_every_review_level() -> None:
+    # 初审 (moderator), 复审 (reviewer), 终审 (chief) all work in /moderate; which of them may decide on
+    # an essay is the stage's business (test_stage_permission_matrix below).
     moderate = [(p, r) for p, r in ALL if p.startswith("/moderate")]
     assert len(moderate) >= 9
-    assert all(r.access == {"moderator"} for _, r in moderate)  # type: ignore[attr-defined]
+    assert all(r.access == {"moderator", "reviewer", "chief"} for _, r in moderate)  # type: ignore[attr-defined]
 
 
 def _methods(route: BaseRoute) -> list[str]:
@@ -108,3 +110,45 @@ def test_admins_may_open_the_moderation_queue(client) -> None:
     add_user(client, "boss", "admin")
     login(client, "boss")
     assert client.get("/moderate").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------------
+# Who decides at which review level (三审制). The routes let every review role in; the essay's stage
+# decides who may act. Admins decide at every level.
+
+DECIDES = {
+    # review_levels -> stage -> the roles whose approve is accepted there
+    1: {1: {"moderator", "admin"}},
+    2: {1: {"moderator", "admin"}, 2: {"chief", "admin"}},
+    3: {1: {"moderator", "admin"}, 2: {"reviewer", "admin"}, 3: {"chief", "admin"}},
+}
+REVIEW_ROLES = ["moderator", "reviewer", "chief", "editor", "admin"]
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_stage_permission_matrix(client, levels: int) -> None:
+    from moderation_support import Staff, body_about, decide
+    from review_support import put_at_stage, set_levels
+
+    team = Staff(client)
+    for role in REVIEW_ROLES:
+        team.add(f"as-{role}", role)
+    assert set_levels(team.act_as("as-admin"), levels).status_code == 303
+    n = 0
+    for stage, allowed in DECIDES[levels].items():
+        for role in REVIEW_ROLES:
+            n += 1
+            essay_id = make_essay(client, body=body_about(100 + n)).id
+            put_at_stage(client, essay_id, stage)
+            response = decide(team.act_as(f"as-{role}"), essay_id, "approve")
+            expected = 303 if role in allowed else 403
+            assert response.status_code == expected, (levels, stage, role, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["reviewer", "chief"])
+def test_the_new_review_roles_stay_out_of_the_print_desk_and_admin(client, role: str) -> None:
+    add_user(client, f"r-{role}", role)
+    login(client, f"r-{role}")
+    assert client.get("/moderate").status_code == 200
+    assert client.get("/editor").status_code == 403
+    assert client.get("/admin").status_code == 403

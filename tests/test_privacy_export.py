@@ -333,8 +333,10 @@ ESSAY_COLUMNS_ELSEWHERE = {
     "reject_reason": "per decision, in events[].reason",
     "author_note": "per decision, in events[].note_to_author",
 }
+# review_stage: which review level's queue (初审/复审/终审) is the newsroom's own; the author's essay is
+# 待审核 until the last level decides.
 ESSAY_COLUMNS_WITHHELD = {"token_hash", "version", "direction_id", "featured", "high_risk", "submit_ip",
-                          "updated_at"}  # fmt: skip
+                          "updated_at", "review_stage"}  # fmt: skip
 # Tables with an essay_id column, and where their rows go in the export.
 TABLES_EXPORTED = {"essay_revisions", "essay_events", "signoff_requests", "print_versions",
                    "erasure_requests"}  # fmt: skip

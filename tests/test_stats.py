@@ -317,12 +317,12 @@ def test_essay_list_byline_characters_and_no_formula(client, staff_client) -> No
 
 
 @pytest.mark.parametrize("path", ["/editor/stats", "/editor/stats.csv", "/editor/stats.xlsx", "/editor/essays.xlsx"])
-def test_editors_and_admins_may_look_moderators_may_not(client, path: str) -> None:
+def test_editors_chiefs_and_admins_may_look_moderators_may_not(client, path: str) -> None:
     assert client.get(path).status_code == 303  # to the sign-in page
     add_user(client, "a-moderator", "moderator")
     login(client, "a-moderator")
     assert client.get(path).status_code == 403
-    for name, role in (("an-editor", "editor"), ("an-admin", "admin")):
+    for name, role in (("an-editor", "editor"), ("a-chief", "chief"), ("an-admin", "admin")):
         add_user(client, name, role)
         client.cookies.clear()
         login(client, name)

@@ -471,6 +471,13 @@ def clean_site_settings(values: dict[str, str], base: Settings) -> dict[str, str
         elif not value and key != "lead":
             errors[key] = f"请填写{label}。"
         cleaned[key] = None if value == getattr(base, key) or not value else value
+    for key, (label, _, options) in sitesettings.CHOICES.items():
+        raw = values.get(key, "").strip()
+        if not raw:
+            continue  # not on the form that was sent: left as it is
+        if raw not in options:
+            errors[key] = f"请从列表中选择{label}。"
+        cleaned[key] = None if raw == str(getattr(base, key)) else raw
     if errors:
         raise Invalid(errors)
     return cleaned
@@ -486,7 +493,7 @@ async def save_site_settings(
     if not changed:
         return False
     await admin_store.save_site_settings(conn, changed)
-    before = {k: current.get(k, getattr(base, k)) for k in changed}
-    after = {k: v if v is not None else getattr(base, k) for k, v in changed.items()}
+    before = {k: current.get(k, str(getattr(base, k))) for k in changed}
+    after = {k: v if v is not None else str(getattr(base, k)) for k, v in changed.items()}
     await _audit(conn, actor, "settings.update", "site", before, after)
     return True

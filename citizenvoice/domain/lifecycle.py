@@ -12,7 +12,16 @@ from typing import Any
 
 import aiosqlite
 
-from citizenvoice.model.essays import PUBLIC_STATUSES, Action, Actor, BylineParts, Status, byline, next_status
+from citizenvoice.model.essays import (
+    PUBLIC_STATUSES,
+    Action,
+    Actor,
+    BylineParts,
+    IllegalTransition,
+    Status,
+    byline,
+    next_status,
+)
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import search, utcnow
 from citizenvoice.store.essays import Essay
@@ -54,6 +63,8 @@ async def _load(conn: aiosqlite.Connection, essay_id: int, version: int | None) 
 
 def _status_changes(essay: Essay, action: Action, to: Status, reason: str, note: str) -> dict[str, Any]:
     changes: dict[str, Any] = {"status": to}
+    if to != Status.PENDING or action == Action.RESUBMIT:
+        changes["review_stage"] = 1  # out of the queue, or back in at the start: review begins again
     if to == Status.PUBLISHED and not essay.published_at:
         changes["published_at"] = utcnow()
     if action == Action.REJECT:
@@ -76,8 +87,10 @@ async def transition(
     reason: str = "",
     note: str = "",
     changes: dict[str, Any] | None = None,
+    review_stage: int | None = None,
 ) -> Essay:
-    """Move an essay along the state machine; IllegalTransition, StaleVersion or EssayNotFound if not."""
+    """Move an essay along the state machine; IllegalTransition, StaleVersion or EssayNotFound if not.
+    ``review_stage`` is the review level a moderation decision was taken at, for the audit trail."""
     action = Action(action)
     essay = await _load(conn, essay_id, version)
     to = next_status(essay.status, action, actor.kind)
@@ -86,9 +99,37 @@ async def transition(
         raise StaleVersion()
     await essay_store.add_event(
         conn, essay_id, str(action), str(essay.status), str(to),
-        actor_kind=str(actor.kind), actor_id=actor.user_id, reason=reason, note=note,
+        actor_kind=str(actor.kind), actor_id=actor.user_id, reason=reason, note=note, review_stage=review_stage,
     )
     return await _after_change(conn, essay_id, city)
+
+
+async def move_stage(
+    conn: aiosqlite.Connection,
+    essay_id: int,
+    action: str,
+    actor: ActorRef,
+    *,
+    version: int | None,
+    from_stage: int,
+    to_stage: int,
+    note: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Essay:
+    """Hand a pending essay to another review level (``pass`` up, ``send_back`` down): the status stays
+    pending, the version moves, the event records the level that decided."""
+    essay = await _load(conn, essay_id, version)
+    if essay.status != Status.PENDING:
+        raise IllegalTransition(essay.status, Action.APPROVE, actor.kind)
+    if not await essay_store.update_essay(conn, essay_id, essay.version, **(changes or {}), review_stage=to_stage):
+        raise StaleVersion()
+    await essay_store.add_event(
+        conn, essay_id, action, str(essay.status), str(essay.status),
+        actor_kind=str(actor.kind), actor_id=actor.user_id, note=note, review_stage=from_stage,
+    )  # fmt: skip
+    moved = await essay_store.get_essay(conn, essay_id)
+    assert moved is not None
+    return moved
 
 
 async def edit_text(

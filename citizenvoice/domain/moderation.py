@@ -26,6 +26,7 @@ import aiosqlite
 
 from citizenvoice.domain import lifecycle, screening, submission
 from citizenvoice.domain.screening import Flag, Screener, ScreenerCache
+from citizenvoice.model import review
 from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, IllegalTransition, Status
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
@@ -59,6 +60,7 @@ DECISION_ACTIONS: dict[str, Action | None] = {
     "revise": Action.REVISE,
     "unpublish": Action.UNPUBLISH,
     "edit": None,  # a new revision, no status change
+    "send_back": None,  # to a lower review level, no status change
 }
 DECISION_LABELS: dict[str, str] = {
     "approve": "通过并发表",
@@ -66,8 +68,72 @@ DECISION_LABELS: dict[str, str] = {
     "revise": "退回修改",
     "unpublish": "从网站撤下",
     "edit": "修订文字",
+    "send_back": "退回下一级",
 }
 EDITABLE = frozenset({Status.PENDING, Status.PUBLISHED})
+
+
+def decision_label(action: str, stage: int, levels: int) -> str:
+    """What a decision does at this review stage: a lower level's approve hands the essay on."""
+    if action == "approve" and not review.is_final(stage, levels):
+        nxt = review.effective_stage(stage, levels) + 1
+        return f"通过{review.stage_name(stage, levels)}，送{review.stage_name(nxt, levels)}"
+    if action == "send_back":
+        return "退回" + (review.stage_name(stage - 1, levels) if stage > 1 else "下一级")
+    return DECISION_LABELS[action]
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """Who decides, as the review levels see them: their roles and the site's current review_levels."""
+
+    user_id: int
+    roles: frozenset[str] = frozenset({"moderator"})
+    levels: int = 1
+
+
+class WrongLevel(Exception):
+    """The essay waits at a review level this user does not decide at; nothing was written."""
+
+    def __init__(self, stage: int, levels: int) -> None:
+        super().__init__(f"stage {stage} of {levels}")
+        self.stage, self.levels = stage, levels
+
+    @property
+    def message(self) -> str:
+        name = review.stage_name(self.stage, self.levels)
+        return f"这篇文章正在「{review.stage_label(self.stage, self.levels)}」，需由负责{name}的同事作出决定。"
+
+
+class SameEyes(Exception):
+    """三审制 wants another pair of eyes: this user already passed the essay at a lower level."""
+
+    message = "您已在前一级审核中通过了这篇文章；按多级审核的规定，这一级须由另一位同事作出决定。"
+
+
+async def check_level(conn: aiosqlite.Connection, essay: Essay, who: Reviewer, action: str) -> int:
+    """The stage the decision is taken at; WrongLevel or SameEyes when this user may not take it."""
+    stage = review.effective_stage(essay.review_stage, who.levels)
+    if essay.status != Status.PENDING:
+        if action == "send_back":
+            raise IllegalTransition(essay.status, Action.APPROVE, Actor.MODERATOR)
+        return stage
+    if not review.may_decide(who.roles, stage, who.levels):
+        raise WrongLevel(stage, who.levels)
+    if action == "approve" and stage > 1 and await store.passed_below(conn, essay.id, who.user_id, stage):
+        raise SameEyes()
+    return stage
+
+
+async def decides_here(conn: aiosqlite.Connection, essay: Essay, who: Reviewer) -> bool:
+    """Whether opening the essay should claim it for this user: they decide at its level and did not
+    pass it at a lower one (the next level's colleague must not find it held by them)."""
+    if essay.status != Status.PENDING:
+        return True
+    stage = review.effective_stage(essay.review_stage, who.levels)
+    if not review.may_decide(who.roles, stage, who.levels):
+        return False
+    return stage == 1 or not await store.passed_below(conn, essay.id, who.user_id, stage)
 
 
 def iso(moment: datetime) -> str:
@@ -296,6 +362,7 @@ class Decision:
     featured: bool = False
     headline: str = ""
     body: str = ""
+    to_stage: int | None = None
 
 
 def parse_version(raw: str) -> int | None:
@@ -314,7 +381,7 @@ async def parse_decision(conn: aiosqlite.Connection, raw: Mapping[str, str]) -> 
     """The decision a form asks for, or InvalidDecision with a message for each field at fault."""
     action = raw.get("action", "").strip()
     if action not in DECISION_ACTIONS:
-        raise InvalidDecision({"action": "请选择一个审核操作：通过、不予采用、退回修改、修订文字或撤下。"})
+        raise InvalidDecision({"action": "请选择一个审核操作：通过、不予采用、退回修改、修订文字、退回下一级或撤下。"})
     version = parse_version(raw.get("version", ""))
     errors: dict[str, str] = {}
     if version is None:
@@ -324,7 +391,7 @@ async def parse_decision(conn: aiosqlite.Connection, raw: Mapping[str, str]) -> 
         errors["note"] = f"备注最多 {NOTE_MAX} 个字，现在是 {len(note)} 个字。"
     parts: dict[str, Any] = {"note": note}
     parse = {"approve": _approve_parts, "reject": _reject_parts, "revise": _revise_parts,
-             "unpublish": _unpublish_parts, "edit": _edit_parts}[action]  # fmt: skip
+             "unpublish": _unpublish_parts, "edit": _edit_parts, "send_back": _send_back_parts}[action]  # fmt: skip
     parts.update(await parse(conn, raw, note, errors))
     if errors:
         raise InvalidDecision(errors)
@@ -376,6 +443,18 @@ async def _unpublish_parts(
     return {"reason": reason}
 
 
+async def _send_back_parts(
+    conn: aiosqlite.Connection, raw: Mapping[str, str], note: str, errors: dict[str, str]
+) -> dict[str, Any]:
+    if len(note) < 5:
+        errors["note"] = "请写下退回的理由（至少 5 个字），下一级审核会看到。"
+    raw_stage = raw.get("to_stage", "").strip()
+    to_stage = numbers.parse_int(raw_stage, low=1) if raw_stage else None
+    if raw_stage and (to_stage is None or to_stage not in review.LEVEL_CHOICES):
+        errors["to_stage"] = "请选择退回到哪一级。"
+    return {"to_stage": to_stage}
+
+
 async def _edit_parts(
     conn: aiosqlite.Connection, raw: Mapping[str, str], note: str, errors: dict[str, str]
 ) -> dict[str, Any]:
@@ -385,26 +464,53 @@ async def _edit_parts(
 
 
 async def decide(
-    conn: aiosqlite.Connection, essay_id: int, decision: Decision, user_id: int, *, city: str, screener: Screener
-) -> Essay:
-    """Apply one decision in the caller's transaction.
+    conn: aiosqlite.Connection, essay_id: int, decision: Decision, user_id: int, *, city: str, screener: Screener,
+    who: Reviewer | None = None,
+) -> Essay:  # fmt: skip
+    """Apply one decision in the caller's transaction, at the review level the essay waits at.
 
-    Raises ClaimedByOther, lifecycle.StaleVersion, IllegalTransition or lifecycle.EssayNotFound, each
-    before anything was written (the caller's transaction rolls back on any exception anyway).
+    Raises ClaimedByOther, WrongLevel, SameEyes, lifecycle.StaleVersion, IllegalTransition or
+    lifecycle.EssayNotFound, each before anything was written (the caller's transaction rolls back on
+    any exception anyway). ``who`` defaults to a moderator on a one-level site.
     """
+    who = who or Reviewer(user_id)
     await ensure_not_claimed_by_other(conn, essay_id, user_id)
+    current = await essay_store.get_essay(conn, essay_id)
+    if current is None:
+        raise lifecycle.EssayNotFound(essay_id)
+    stage = await check_level(conn, current, who, decision.action)
     actor = moderator(user_id)
     if decision.action == "edit":
         essay = await _edit(conn, essay_id, decision, actor, city=city, screener=screener)
+    elif decision.action == "send_back":
+        essay = await _send_back(conn, essay_id, decision, actor, stage, who.levels)
+    elif decision.action == "approve" and current.status == Status.PENDING and not review.is_final(stage, who.levels):
+        essay = await lifecycle.move_stage(
+            conn, essay_id, "pass", actor, version=decision.version, from_stage=stage, to_stage=stage + 1,
+            note=_event_note(decision), changes=_changes(decision),
+        )  # fmt: skip
     else:
         action = DECISION_ACTIONS[decision.action]
         assert action is not None
         essay = await lifecycle.transition(
-            conn, essay_id, action, actor, city=city, version=decision.version,
-            reason=decision.reason, note=_event_note(decision), changes=_changes(decision),
+            conn, essay_id, action, actor, city=city, version=decision.version, reason=decision.reason,
+            note=_event_note(decision), changes=_changes(decision),
+            review_stage=stage if current.status == Status.PENDING else None,
         )  # fmt: skip
     await store.delete_claim(conn, essay_id)  # decided: the item leaves the moderator's hands
     return essay
+
+
+async def _send_back(
+    conn: aiosqlite.Connection, essay_id: int, decision: Decision, actor: lifecycle.ActorRef, stage: int, levels: int
+) -> Essay:
+    target = decision.to_stage or stage - 1
+    if stage == 1 or not 1 <= target < stage:
+        raise InvalidDecision({"to_stage": "只能退回到比当前更低的一级审核。"})
+    note = f"退回{review.stage_name(target, levels)}：{decision.note}"
+    return await lifecycle.move_stage(
+        conn, essay_id, "send_back", actor, version=decision.version, from_stage=stage, to_stage=target, note=note
+    )
 
 
 def _event_note(decision: Decision) -> str:
@@ -462,8 +568,9 @@ class NothingToRedact(Exception):
 
 
 async def redact(
-    conn: aiosqlite.Connection, essay_id: int, user_id: int, *, version: int | None, city: str, screener: Screener
-) -> tuple[Essay, int]:
+    conn: aiosqlite.Connection, essay_id: int, user_id: int, *, version: int | None, city: str, screener: Screener,
+    who: Reviewer | None = None,
+) -> tuple[Essay, int]:  # fmt: skip
     """Replace every phone number, ID number, e-mail address and URL in headline and body in one step.
 
     Stored as a new revision (the original stays in the revision history for the record). Returns the
@@ -475,6 +582,7 @@ async def redact(
         raise lifecycle.EssayNotFound(essay_id)
     if essay.status not in EDITABLE:
         raise IllegalTransition(essay.status, Action.APPROVE, Actor.MODERATOR)
+    await check_level(conn, essay, who or Reviewer(user_id), "edit")
     headline_pii = screening.detect_pii(essay.headline)
     body_pii = screening.detect_pii(essay.body)
     count = len(headline_pii) + len(body_pii)
@@ -521,7 +629,7 @@ def parse_bulk_items(values: Sequence[str], versions: Mapping[str, str]) -> list
 
 def refusal(exc: Exception) -> str:
     """The Chinese message for a refused decision."""
-    if isinstance(exc, ClaimedByOther | IllegalTransition | NothingToRedact):
+    if isinstance(exc, ClaimedByOther | IllegalTransition | NothingToRedact | WrongLevel | SameEyes):
         return exc.message
     if isinstance(exc, lifecycle.StaleVersion):
         return lifecycle.StaleVersion.message
@@ -534,18 +642,23 @@ def refusal(exc: Exception) -> str:
 
 async def decide_bulk(
     db: Any, items: Sequence[tuple[int, int | None]], raw: Mapping[str, str], user_id: int, *, city: str,
-    screener: Screener,
+    screener: Screener, who: Reviewer | None = None,
 ) -> list[BulkOutcome]:  # fmt: skip
-    """Apply one decision to each item in its own transaction, each version-checked and recorded."""
+    """Apply one decision to each item in its own transaction, each version-checked, checked against
+    the level the essay waits at, and recorded."""
+    who = who or Reviewer(user_id)
     outcomes = []
     for essay_id, version in items:
         try:
             async with db.write() as conn:
                 decision = await parse_decision(conn, {**raw, "version": str(version or "")})
-                essay = await decide(conn, essay_id, decision, user_id, city=city, screener=screener)
-            outcomes.append(BulkOutcome(essay_id, True, f"已{DECISION_LABELS[decision.action]}", essay.headline))
+                before = await essay_store.get_essay(conn, essay_id)
+                stage = before.review_stage if before else 1
+                essay = await decide(conn, essay_id, decision, user_id, city=city, screener=screener, who=who)
+            label = decision_label(decision.action, stage, who.levels)
+            outcomes.append(BulkOutcome(essay_id, True, f"已{label}", essay.headline))
         except (ClaimedByOther, IllegalTransition, lifecycle.StaleVersion, lifecycle.EssayNotFound,
-                InvalidDecision) as exc:  # fmt: skip
+                InvalidDecision, WrongLevel, SameEyes) as exc:  # fmt: skip
             outcomes.append(BulkOutcome(essay_id, False, refusal(exc), await _headline(db, essay_id)))
     return outcomes
 
@@ -568,6 +681,8 @@ class QueueHealth:
     oldest_age_hours: float | None
     overdue: int
     target_hours: int
+    by_stage: dict[int, int] = field(default_factory=dict)  # pending essays per (effective) review stage
+    levels: int = 1
 
     @property
     def oldest_age_label(self) -> str:
@@ -589,9 +704,24 @@ def age_hours(submitted_at: str, now: datetime) -> float:
     return max(0.0, (now - moment).total_seconds() / 3600)
 
 
-async def queue_health(conn: aiosqlite.Connection, target_hours: int, *, now: datetime | None = None) -> QueueHealth:
+def stage_filter(stage: int, levels: int) -> tuple[int, int | None] | None:
+    """QueueFilters.stages for one level's queue; the final level's also holds the essays a lowered
+    setting left above it. None on a one-level site: one queue."""
+    levels = review.valid_levels(levels)
+    if levels == 1:
+        return None
+    stage = review.effective_stage(stage, levels)
+    return (stage, None) if stage == levels else (stage, stage)
+
+
+async def queue_health(
+    conn: aiosqlite.Connection, target_hours: int, *, now: datetime | None = None, levels: int = 1
+) -> QueueHealth:
     now = now or datetime.now(UTC)
     counts = await store.counts_by_status(conn)
+    by_stage: dict[int, int] = dict.fromkeys(review.stages(levels), 0)
+    for stage, n in (await store.pending_by_stage(conn)).items():
+        by_stage[review.effective_stage(stage, levels)] += n
     oldest, overdue = await store.queue_health(conn, overdue_before=iso(now - timedelta(hours=target_hours)))
     return QueueHealth(
         counts=counts,
@@ -600,6 +730,8 @@ async def queue_health(conn: aiosqlite.Connection, target_hours: int, *, now: da
         oldest_age_hours=age_hours(oldest, now) if oldest else None,
         overdue=overdue,
         target_hours=target_hours,
+        by_stage=by_stage,
+        levels=review.valid_levels(levels),
     )
 
 
@@ -609,6 +741,10 @@ def report_lines(health: QueueHealth) -> list[str]:
         f"最早一篇已等待 / oldest pending: {health.oldest_age_label}"
         + (f" (submitted {health.oldest_submitted_at})" if health.oldest_submitted_at else ""),
         f"超过 {health.target_hours} 小时未审 / overdue (> {health.target_hours} h): {health.overdue}",
+    ]
+    if health.levels > 1:
+        lines += [f"  {review.stage_label(s, health.levels)} / stage {s}: {n}" for s, n in health.by_stage.items()]
+    lines += [
         "按状态 / by status:",
     ]
     lines += [f"  {STATUS_LABELS[s]} {s}: {health.counts.get(s, 0)}" for s in Status]

@@ -21,6 +21,7 @@ import aiosqlite
 
 from citizenvoice.domain import lifecycle
 from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, Status
+from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import utcnow
@@ -81,7 +82,8 @@ async def export_document(conn: aiosqlite.Connection, essay_id: int, *, media_di
         "essay": {**_pick(essay, ESSAY_FIELDS), "status_label": STATUS_LABELS[Status(essay["status"])]},
         "photo": photo_export(media_dir, essay["photo_path"]),
         "revisions": [_pick({**r, "by": _by(r["actor_kind"])}, REVISION_FIELDS) for r in revisions],
-        "events": [_pick(_event_as_told(e), EVENT_FIELDS) for e in events],
+        # Hand-overs between review levels are the newsroom's own: the author's essay is 审核中 throughout.
+        "events": [_pick(_event_as_told(e), EVENT_FIELDS) for e in events if e["action"] not in INTERNAL_REVIEW_ACTIONS],
         "signoffs": [_pick(r, SIGNOFF_FIELDS) for r in signoffs],
         "erasure_requests": [_pick(r, ERASURE_FIELDS) for r in erasures],
     }

@@ -1,4 +1,5 @@
-"""Site texts an admin may change (site name, city, paper, column title, lead), cached per worker.
+"""Site texts an admin may change (site name, city, paper, column title, lead) and the number of review
+levels, cached per worker.
 
 The deployment's defaults come from settings.py; overrides live in the ``site_settings`` table. Each
 worker keeps the merged :class:`Settings` in memory and re-reads the table only when the
@@ -29,8 +30,21 @@ FIELDS: dict[str, tuple[str, str, int]] = {
 }
 
 
+# Workflow settings chosen from a short list: key -> (label, hint, {stored value: what it means}).
+CHOICES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "review_levels": (
+        "审核级数",
+        "几级审核通过后才发表。改为更少的级数时，已在较高一级等待的文章交由新的最后一级决定；"
+        "改为更多级数时，还没发表的文章都要再经过新增的一级。",
+        {"1": "一级：审核员通过即发表", "2": "两级：初审（审核员）→ 终审", "3": "三级：初审 → 复审 → 终审"},
+    ),
+}
+
+
 def merged(base: Settings, overrides: dict[str, str]) -> Settings:
-    known = {k: v for k, v in overrides.items() if k in FIELDS}
+    known: dict[str, object] = {k: v for k, v in overrides.items() if k in FIELDS}
+    if overrides.get("review_levels") in CHOICES["review_levels"][2]:
+        known["review_levels"] = int(overrides["review_levels"])
     return dataclasses.replace(base, **known)
 
 

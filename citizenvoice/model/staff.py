@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ROLES = ("admin", "moderator", "editor")
-ROLE_LABELS = {"admin": "管理员", "moderator": "审核员", "editor": "编辑"}
+# reviewer and chief matter only with more than one review level (model/review.py): reviewer decides
+# 复审 (the middle of three levels), chief decides 终审 (the last of two or three).
+ROLES = ("admin", "moderator", "editor", "reviewer", "chief")
+ROLE_LABELS = {"admin": "管理员", "moderator": "审核员（初审）", "editor": "编辑", "reviewer": "复审", "chief": "终审"}
 
 
 @dataclass(frozen=True)

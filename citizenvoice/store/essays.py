@@ -38,6 +38,7 @@ class Essay:
     updated_at: str
     published_at: str | None
     printed_edition: str | None
+    review_stage: int = 1  # whose queue a pending essay is in (model/review.py)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Event:
     reason: str
     note: str
     created_at: str
+    review_stage: int | None = None  # the review level a moderation decision was taken at
 
 
 _ESSAY_FIELDS = [f.name for f in fields(Essay)]
@@ -188,12 +190,13 @@ async def add_event(
     reason: str = "",
     note: str = "",
     at: str | None = None,
+    review_stage: int | None = None,
 ) -> int:
     return await insert(
         conn,
         "INSERT INTO essay_events (essay_id, action, from_status, to_status, actor_kind, actor_id, reason,"
-        " note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (essay_id, action, from_status, to_status, actor_kind, actor_id, reason, note, at or utcnow()),
+        " note, created_at, review_stage) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (essay_id, action, from_status, to_status, actor_kind, actor_id, reason, note, at or utcnow(), review_stage),
     )
 
 
@@ -212,7 +215,7 @@ async def list_events(conn: aiosqlite.Connection, essay_id: int) -> list[Event]:
     rows = await fetch_all(
         conn,
         "SELECT ev.id, ev.action, ev.from_status, ev.to_status, ev.actor_kind, ev.actor_id,"
-        " u.username AS actor_name, ev.reason, ev.note, ev.created_at"
+        " u.username AS actor_name, ev.reason, ev.note, ev.created_at, ev.review_stage"
         " FROM essay_events ev LEFT JOIN users u ON u.id = ev.actor_id"
         " WHERE ev.essay_id = ? ORDER BY ev.id",
         (essay_id,),

@@ -42,6 +42,9 @@ class QueueFilters:
     search: str = ""
     # (user id, unix time): leave out essays someone else holds a live claim on ("next item").
     available_to: tuple[int, float] | None = None
+    # Pending essays of review stages (lowest, highest); highest None = that stage and above (the final
+    # level's queue also holds essays left above it by a lowered setting). None = every stage.
+    stages: tuple[int, int | None] | None = None
 
 
 @dataclass(frozen=True, order=True)
@@ -111,6 +114,13 @@ def _filter_sql(filters: QueueFilters) -> tuple[list[str], list[Any]]:
         # Bounded: only the rows of one status (the pending queue), and the term is short.
         where.append("(e.headline LIKE ? ESCAPE '\\' OR e.body LIKE ? ESCAPE '\\')")
         params += [_like(filters.search[:SEARCH_MAX])] * 2
+    if filters.stages is not None:
+        low, high = filters.stages
+        where.append("e.review_stage >= ?")
+        params.append(low)
+        if high is not None:
+            where.append("e.review_stage <= ?")
+            params.append(high)
     if filters.available_to is not None:
         where.append(
             "NOT EXISTS (SELECT 1 FROM essay_claims c WHERE c.essay_id = e.id AND c.user_id <> ? AND c.expires_at > ?)"
@@ -170,6 +180,26 @@ async def count_queue(conn: aiosqlite.Connection, filters: QueueFilters) -> int:
 async def counts_by_status(conn: aiosqlite.Connection) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT status, count(*) AS n FROM essays GROUP BY status")
     return {r["status"]: r["n"] for r in rows}
+
+
+async def pending_by_stage(conn: aiosqlite.Connection) -> dict[int, int]:
+    rows = await fetch_all(
+        conn, "SELECT review_stage, count(*) AS n FROM essays WHERE status = 'pending' GROUP BY review_stage"
+    )
+    return {r["review_stage"]: r["n"] for r in rows}
+
+
+async def passed_below(conn: aiosqlite.Connection, essay_id: int, user_id: int, stage: int) -> bool:
+    """Whether the user passed this essay at a level below ``stage`` since it last entered the queue."""
+    return bool(
+        await fetch_value(
+            conn,
+            "SELECT count(*) FROM essay_events WHERE essay_id = ? AND action = 'pass' AND actor_id = ?"
+            " AND review_stage < ? AND id > coalesce((SELECT max(id) FROM essay_events"
+            "   WHERE essay_id = ? AND action IN ('submit', 'resubmit')), 0)",
+            (essay_id, user_id, stage, essay_id),
+        )
+    )
 
 
 async def queue_health(conn: aiosqlite.Connection, *, overdue_before: str) -> tuple[str | None, int]:

@@ -425,14 +425,16 @@ async def settings_page(
 ) -> Response:
     current = await sitesettings.refreshed(request, force=True)
     base = request.app.state.settings
-    values = values or {key: getattr(current, key) for key in sitesettings.FIELDS}
-    context = {"fields": sitesettings.FIELDS, "values": values, "errors": errors or {}, "base": base}
+    keys = [*sitesettings.FIELDS, *sitesettings.CHOICES]
+    values = values or {key: str(getattr(current, key)) for key in keys}
+    context = {"fields": sitesettings.FIELDS, "choices": sitesettings.CHOICES, "values": values,
+               "errors": errors or {}, "base": base}  # fmt: skip
     return _page(request, "admin/settings.html", context, status_code=422 if errors else 200)
 
 
 async def settings_save(request: Request) -> Response:
     form = await read_form(request)
-    values = {key: text_field(form, key) for key in sitesettings.FIELDS}
+    values = {key: text_field(form, key) for key in [*sitesettings.FIELDS, *sitesettings.CHOICES]}
     try:
         async with request.app.state.db.write() as conn:
             changed = await admin.save_site_settings(

@@ -4,6 +4,7 @@ in one write transaction, and redirect, or re-render the item page with the refu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from citizenvoice.domain import lifecycle, moderation, privacy, submission
 from citizenvoice.domain.screening import highlight_html
+from citizenvoice.model import review
 from citizenvoice.model.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
 from citizenvoice.model.staff import User
 from citizenvoice.store import directions as direction_store
@@ -30,16 +32,32 @@ from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import route
 from citizenvoice.web.templating import render
 
-MODERATOR = ["moderator"]
+# Every review level works here: 初审 (moderator), 复审 (reviewer), 终审 (chief). Which of them may
+# decide on an essay depends on the stage it waits at (domain/moderation.check_level).
+MODERATOR = list(review.REVIEW_ROLES)
 PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}
 _FLASH = "moderate_flash"
-REFUSED = (moderation.ClaimedByOther, IllegalTransition, lifecycle.StaleVersion)
+REFUSED = (moderation.ClaimedByOther, IllegalTransition, lifecycle.StaleVersion, moderation.WrongLevel,
+           moderation.SameEyes)
 
 
 async def _user(request: Request) -> User:
     user = await sessions.current_user(request)
     assert user is not None  # the route's access check let only moderators and admins in
     return user
+
+
+async def _who(request: Request, user: User) -> moderation.Reviewer:
+    site = await sitesettings.refreshed(request)
+    return moderation.Reviewer(user.id, user.roles, site.review_levels)
+
+
+def _stage(request: Request, who: moderation.Reviewer) -> int:
+    """The review stage asked for (``?stage=``), else the lowest one this user decides at."""
+    asked = numbers.parse_int(request.query_params.get("stage", ""), low=1)
+    if asked is not None and asked in review.stages(who.levels):
+        return asked
+    return next(iter(review.stages_for(who.roles, who.levels)), 1)
 
 
 def _essay_id(request: Request) -> int:
@@ -84,16 +102,20 @@ def _filters(request: Request, directions: list[Any]) -> QueueFilters:
 def _query(request: Request, **changes: str) -> str:
     """The current queue's query string with some parameters changed (empty value = removed)."""
     params = {k: v for k, v in request.query_params.items() if k in {"status", "direction", "role", "flag",
-                                                                       "photo", "q"}}  # fmt: skip
+                                                                       "photo", "q", "stage"}}  # fmt: skip
     params.update(changes)
     return urlencode({k: v for k, v in params.items() if v})
 
 
 async def queue(request: Request) -> Response:
     db = request.app.state.db
+    who = await _who(request, await _user(request))
+    stage = _stage(request, who)
     async with db.read() as conn:
         directions = await direction_store.list_directions(conn)
         filters = _filters(request, directions)
+        if filters.status == Status.PENDING:
+            filters = replace(filters, stages=moderation.stage_filter(stage, who.levels))
         after = Cursor.decode(request.query_params.get("after", ""))
         rows = await store.queue_page(conn, filters, after=after, limit=store.PAGE_SIZE + 1)
         items, more = rows[: store.PAGE_SIZE], len(rows) > store.PAGE_SIZE
@@ -104,7 +126,15 @@ async def queue(request: Request) -> Response:
             "values": dict(request.query_params),
             "directions": directions,
             "total": await store.count_queue(conn, filters),
-            "health": await moderation.queue_health(conn, request.app.state.settings.queue_target_hours),
+            "health": await moderation.queue_health(
+                conn, request.app.state.settings.queue_target_hours, levels=who.levels
+            ),
+            "stage": stage,
+            "levels": who.levels,
+            "stage_label": lambda s: review.stage_label(s, who.levels),
+            "stage_query": lambda s: _query(request, status="pending", stage=str(s), after=""),
+            "can_bulk": filters.status == Status.PENDING and review.may_decide(who.roles, stage, who.levels),
+            "approve_label": moderation.decision_label("approve", stage, who.levels),
             "flags": await store.flag_counts(conn, ids),
             "duplicates": await store.duplicate_counts(conn, ids),
             "claims": await store.live_claims(conn, ids, now=moderation.clock()),
@@ -122,10 +152,16 @@ def _ages(items: list[store.QueueItem]) -> dict[int, str]:
 
 
 async def next_item(request: Request) -> Response:
-    """The next pending essay nobody else holds, after ``after`` in queue order (wrapping round)."""
+    """The next pending essay of this user's review stage nobody else holds, after ``after`` in queue
+    order (wrapping round)."""
     user = await _user(request)
+    who = await _who(request, user)
+    stage = _stage(request, who)
+    if not review.may_decide(who.roles, stage, who.levels):
+        _flash(request, f"「{review.stage_label(stage, who.levels)}」的文章不由您决定，可以在队列里查看。")
+        return RedirectResponse("/moderate", status_code=303)
     raw = request.query_params.get("after", "")
-    filters = QueueFilters(available_to=(user.id, moderation.clock()))
+    filters = QueueFilters(available_to=(user.id, moderation.clock()), stages=moderation.stage_filter(stage, who.levels))
     async with request.app.state.db.read() as conn:
         after_id = numbers.parse_int(raw, low=1)
         cursor = await store.essay_cursor(conn, after_id) if after_id else None
@@ -133,8 +169,8 @@ async def next_item(request: Request) -> Response:
         if not found and cursor is not None:
             found = await store.queue_page(conn, filters, limit=1)
     if not found:
-        _flash(request, "待审核的文章都处理完了（或正由同事审核）。")
-        return RedirectResponse("/moderate", status_code=303)
+        _flash(request, f"{review.stage_label(stage, who.levels)}的文章都处理完了（或正由同事审核）。")
+        return RedirectResponse(f"/moderate?stage={stage}" if who.levels > 1 else "/moderate", status_code=303)
     return RedirectResponse(f"/moderate/{found[0].id}", status_code=303)
 
 
@@ -149,7 +185,10 @@ async def item(request: Request) -> Response:
         essay = await essay_store.get_essay(conn, essay_id)
     if essay is None:
         raise HTTPException(404, "没有找到这篇文章。")
-    if allowed_actions(essay.status, Actor.MODERATOR):
+    who = await _who(request, user)
+    async with request.app.state.db.read() as conn:
+        deciding_here = await moderation.decides_here(conn, essay, who)
+    if allowed_actions(essay.status, Actor.MODERATOR) and deciding_here:
         try:
             async with request.app.state.db.write() as conn:
                 await moderation.claim(conn, essay_id, user.id)
@@ -168,6 +207,8 @@ async def _item_page(
         if essay is None:
             raise HTTPException(404, "没有找到这篇文章。")
         context = await _item_context(request, conn, essay, user)
+    if not context["can_decide"]:  # another level's essay: readable, not decidable here
+        context.update(actions=[], editable=False)
     context.update(alert=alert, failed=failed, errors=errors or {}, values=values or {})
     return _page(request, "moderate/item.html", context, status_code=status_code)
 
@@ -179,8 +220,19 @@ async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, u
     claim = await moderation.current_claim(conn, essay.id)
     site = await sitesettings.refreshed(request)
     revisions = await essay_store.list_revisions(conn, essay.id)
+    levels = site.review_levels
+    stage = review.effective_stage(essay.review_stage, levels)
+    pending = essay.status == Status.PENDING
     return {
         "essay": essay,
+        "levels": levels,
+        "stage": stage,
+        "stage_label": review.stage_label(stage, levels) if pending and levels > 1 else "",
+        "can_decide": not pending or review.may_decide(user.roles, stage, levels),
+        "stage_role": review.stage_role(stage, levels),
+        "approve_label": moderation.decision_label("approve", stage, levels) if pending else "通过并发表",
+        "send_back_to": [(s, review.stage_name(s, levels)) for s in range(stage - 1, 0, -1)] if pending else [],
+        "stage_names": {s: review.stage_name(s, 3 if levels == 1 else levels) for s in (1, 2, 3)},
         "byline": lifecycle.essay_byline(essay, site.city),
         "headline_html": Markup(highlight_html(essay.headline, headline_flags)),
         "body_html": _paragraphs(highlight_html(essay.body, body_flags)),
@@ -242,7 +294,7 @@ async def photo(request: Request) -> Response:
 
 
 def _raw(form: FormData) -> dict[str, str]:
-    names = ("action", "version", "reason", "note", "direction", "featured", "headline", "body")
+    names = ("action", "version", "reason", "note", "direction", "featured", "headline", "body", "to_stage")
     return {name: text_field(form, name) for name in names}
 
 
@@ -250,28 +302,34 @@ async def decision(request: Request) -> Response:
     essay_id, user = _essay_id(request), await _user(request)
     raw = _raw(await read_form(request))
     site = await sitesettings.refreshed(request)
+    who = await _who(request, user)
     try:
         async with request.app.state.db.write() as conn:
             chosen = await moderation.parse_decision(conn, raw)
+            before = await essay_store.get_essay(conn, essay_id)
+            stage = review.effective_stage(before.review_stage if before else 1, who.levels)
             essay = await moderation.decide(
-                conn, essay_id, chosen, user.id, city=site.city, screener=await _screener(request, conn)
+                conn, essay_id, chosen, user.id, city=site.city, screener=await _screener(request, conn), who=who
             )
     except moderation.InvalidDecision as exc:
         return await _item_page(request, essay_id, status_code=422, failed=raw["action"], errors=exc.errors,
                                 values=raw, alert="没有保存：请按下面的提示补充后再提交。")  # fmt: skip
     except (*REFUSED, lifecycle.EssayNotFound) as exc:
         return await _refused(request, essay_id, exc, raw)
-    label = moderation.DECISION_LABELS[chosen.action]
+    label = moderation.decision_label(chosen.action, stage, who.levels)
     _flash(request, f"已{label}：《{essay.headline}》")
     if chosen.action == "edit":
         return RedirectResponse(f"/moderate/{essay_id}", status_code=303)
-    return RedirectResponse(f"/moderate/next?after={essay_id}", status_code=303)
+    suffix = f"&stage={stage}" if who.levels > 1 else ""
+    return RedirectResponse(f"/moderate/next?after={essay_id}{suffix}", status_code=303)
 
 
 async def _refused(request: Request, essay_id: int, exc: Exception, raw: dict[str, str]) -> Response:
     if isinstance(exc, lifecycle.EssayNotFound):
         raise HTTPException(404, "没有找到这篇文章。")
     status = 423 if isinstance(exc, moderation.ClaimedByOther) else 409
+    if isinstance(exc, moderation.WrongLevel | moderation.SameEyes):
+        status = 403
     return await _item_page(request, essay_id, status_code=status, alert=f"没有执行：{moderation.refusal(exc)}",
                             failed=raw.get("action", ""), values=raw)  # fmt: skip
 
@@ -279,9 +337,15 @@ async def _refused(request: Request, essay_id: int, exc: Exception, raw: dict[st
 async def take_over(request: Request) -> Response:
     essay_id, user = _essay_id(request), await _user(request)
     await read_form(request)
+    who = await _who(request, user)
     async with request.app.state.db.write() as conn:
-        if await essay_store.get_essay(conn, essay_id) is None:
+        essay = await essay_store.get_essay(conn, essay_id)
+        if essay is None:
             raise HTTPException(404, "没有找到这篇文章。")
+        if not await moderation.decides_here(conn, essay, who):
+            # Holding another level's essay would only keep its colleagues from deciding.
+            stage = review.effective_stage(essay.review_stage, who.levels)
+            raise HTTPException(403, moderation.WrongLevel(stage, who.levels).message)
         held = await moderation.current_claim(conn, essay_id)
         await moderation.claim(conn, essay_id, user.id, takeover=True)
     if held is not None and held.user_id != user.id:
@@ -308,7 +372,8 @@ async def redact(request: Request) -> Response:
     try:
         async with request.app.state.db.write() as conn:
             _, count = await moderation.redact(conn, essay_id, user.id, version=version, city=site.city,
-                                               screener=await _screener(request, conn))  # fmt: skip
+                                               screener=await _screener(request, conn),
+                                               who=await _who(request, user))  # fmt: skip
     except moderation.NothingToRedact as exc:
         return await _item_page(request, essay_id, status_code=409, alert=exc.message)
     except (*REFUSED, lifecycle.EssayNotFound) as exc:
@@ -332,7 +397,8 @@ async def bulk(request: Request) -> Response:
     db = request.app.state.db
     async with db.read() as conn:
         screener = await _screener(request, conn)
-    outcomes = await moderation.decide_bulk(db, items, raw, user.id, city=site.city, screener=screener)
+    who = await _who(request, user)
+    outcomes = await moderation.decide_bulk(db, items, raw, user.id, city=site.city, screener=screener, who=who)
     done = sum(o.ok for o in outcomes)
     context = {"outcomes": outcomes, "action_label": moderation.DECISION_LABELS[action], "done": done}
     return _page(request, "moderate/bulk.html", context)

@@ -19,7 +19,7 @@ from citizenvoice.web.routing import route
 from citizenvoice.web.sitesettings import site_settings
 from citizenvoice.web.templating import render
 
-STAFF = ["editor", "admin"]
+STAFF = ("editor", "chief", "admin")  # the editorial meeting: editors, chiefs (终审) and admins
 
 
 def _today() -> dt.date:

@@ -26,6 +26,7 @@ from citizenvoice.model.essays import (
     allowed_actions,
     normalize_tracking_code,
 )
+from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
@@ -162,7 +163,8 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
     essay = access.essay
     site = await sitesettings.refreshed(request)
     async with request.app.state.db.read() as conn:
-        events = await essay_store.list_events(conn, essay.id)
+        # Hand-overs between review levels stay internal: the author sees 审核中 until the last level decides.
+        events = [e for e in await essay_store.list_events(conn, essay.id) if e.action not in INTERNAL_REVIEW_ACTIONS]
         revisions = await essay_store.list_revisions(conn, essay.id)
         signoff = await print_store.latest_signoff(conn, essay.id)  # the editor's request to confirm cuts
     actions = allowed_actions(essay.status, Actor.AUTHOR)

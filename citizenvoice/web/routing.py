@@ -21,7 +21,7 @@ from starlette.routing import Route
 from citizenvoice.text.numbers import ID_PATTERN
 from citizenvoice.web import sessions, twofactor
 
-Role = Literal["admin", "moderator", "editor"]
+Role = Literal["admin", "moderator", "editor", "reviewer", "chief"]
 PUBLIC: frozenset[str] = frozenset()
 Endpoint = Callable[[Request], Awaitable[Response]]
 
