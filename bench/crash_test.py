@@ -119,6 +119,13 @@ class Server:
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
 
+    def wait_for_log(self, text: str, times: int = 1, seconds: float = STARTUP_SECONDS) -> str:
+        """The log once ``text`` stands in it ``times`` times (a slow machine starts workers late)."""
+        deadline = time.monotonic() + seconds
+        while (log := self.log_text()).count(text) < times and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling a starting process
+        return log
+
 
 @contextlib.contextmanager
 def running(data_dir: Path, *, workers: int = 1) -> Iterator[Server]:

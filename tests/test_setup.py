@@ -401,7 +401,7 @@ def test_two_workers_print_one_link_and_the_token_nowhere_else(tmp_path: Path) -
         link = f"{server.url}/setup/{token}"
         assert httpx2.get(link, timeout=10).status_code == 200  # served by a worker
         assert httpx2.get(f"{server.url}/healthz", timeout=10).status_code == 200
-        output = server.log_text()
+        output = server.wait_for_log("Started server process", times=2)
     assert len(re.findall(r"Started server process", output)) == 2, output[-2000:]
     [line] = [line for line in output.splitlines() if token in line]  # not in the access log either
     assert link in json.loads(line)["message"] and output.count(token) == 1
