@@ -29,10 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def port_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    return int(low), int(high or low)
+
+
+def free_port(ports: tuple[int, int] | None = None) -> int:
+    """A port nothing listens on: any (the kernel's pick), or the first free one in ``ports`` (low, high)."""
+    candidates = [0] if ports is None else range(ports[0], ports[1] + 1)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in {ports[0]}-{ports[1]}")
 
 
 def wait_until_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
