@@ -95,6 +95,7 @@ class JsonFormatter(logging.Formatter):
 
 
 FLUSH_SECONDS = 0.05  # how long a request line may wait in the queue before it is written
+IDLE_SECONDS = 1.0  # how long the writer sleeps once it found nothing to write (woken by the next line)
 MAX_BACKLOG = 50_000  # lines; beyond this the writer cannot keep up and the emitting thread writes
 _BATCH = 512  # lines per write: the writer thread gives the GIL back between batches
 _LAYOUTS = 4096  # request lines' cached parts (method, path, status), cleared when full
@@ -138,6 +139,7 @@ class JsonHandler(logging.StreamHandler):
         self._queue: deque[str | tuple[Any, ...]] = deque()
         self._writing = threading.Lock()  # one writer at a time, so lines keep their order
         self._wake = threading.Event()
+        self._idle = False  # the writer found nothing last time and sleeps until woken
         self._closed = False
         self._layouts: dict[tuple[str, str, int], tuple[str, str]] = {}
         self._second = (-1, "")
@@ -168,13 +170,23 @@ class JsonHandler(logging.StreamHandler):
         self._queue.append(item)
         if urgent or self._closed or len(self._queue) > MAX_BACKLOG:
             self._drain()
+        elif self._idle:
+            self._idle = False
+            self._wake.set()
 
     # -- writing ------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        idle = False
         while not self._closed:
-            self._wake.wait(self.interval)
-            self._drain()
+            # Every `interval` while lines come in; after an empty round, until the next line (a line
+            # queued just as the writer falls idle waits IDLE_SECONDS at most).
+            self._wake.wait(max(IDLE_SECONDS, self.interval) if idle else self.interval)
+            self._wake.clear()
+            idle = not self._queue
+            self._idle = idle
+            if not idle:
+                self._drain()
 
     def _drain(self) -> None:
         """Write everything queued so far, in order, a batch per write."""
@@ -226,6 +238,7 @@ class JsonHandler(logging.StreamHandler):
         self._queue.clear()
         self._writing = threading.Lock()
         self._wake = threading.Event()
+        self._idle = False
         if not self._closed:
             self._start()
 
