@@ -113,6 +113,8 @@ class WrkResult:
     p99_ms: float
     errors: int
     bytes_per_s: float = 0.0
+    requests: int = 0  # answered in the run
+    cpu_us: float | None = None  # the server's CPU time per request (all its processes and threads)
 
     @property
     def bytes_per_response(self) -> float:
@@ -151,7 +153,8 @@ def parse_wrk(output: str) -> WrkResult:
         errors += sum(int(x) for x in sock.groups())
     transfer = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output)
     bytes_per_s = float(transfer.group(1)) * _SIZES[transfer.group(2)] if transfer else 0.0
-    return WrkResult(rps, p50, p99, errors, bytes_per_s)
+    total = re.search(r"^\s*(\d+) requests in", output, re.M)
+    return WrkResult(rps, p50, p99, errors, bytes_per_s, int(total.group(1)) if total else 0)
 
 
 def median_result(results: Sequence[WrkResult]) -> WrkResult:
@@ -161,6 +164,8 @@ def median_result(results: Sequence[WrkResult]) -> WrkResult:
         statistics.median(r.p99_ms for r in results),
         sum(r.errors for r in results),
         statistics.median(r.bytes_per_s for r in results),
+        sum(r.requests for r in results),
+        statistics.median(cpu) if (cpu := [r.cpu_us for r in results if r.cpu_us is not None]) else None,
     )
 
 
@@ -231,9 +236,8 @@ async def http_load(
     elapsed = time.perf_counter() - started
     if not latencies:
         return WrkResult(0.0, 0.0, 0.0, errors)
-    return WrkResult(
-        len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), errors, received / elapsed
-    )
+    return WrkResult(len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), errors,
+                     received / elapsed, len(latencies))  # fmt: skip
 
 
 def sequential_latencies(
@@ -279,6 +283,23 @@ def worker_pids(pid: int) -> list[int]:
     """
     workers = [p for p in _children(pid) if b"spawn_main" in _cmdline(p)]
     return workers or [pid]
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every process in process group ``pgid`` (Linux /proc).
+
+    A server's CPU per request is a steadier measure than its requests/s on a machine other work
+    shares: the other work slows the run, but hardly changes what each request costs.
+    """
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def worker_rss_mb(pid: int) -> list[float]:

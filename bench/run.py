@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
@@ -489,11 +490,18 @@ def measure(args: argparse.Namespace, targets: list[Target], servers: Servers, c
         print(f"run {run + 1}/{args.runs}: {args.connections} connections, {args.duration} s each", flush=True)
         for target in (t for t in live if not t.skipped):
             with _failure_skips(target):
+                group = {"app": servers.app_pid, "bare": servers.bare_pid}.get(target.server)
+                cpu_before = loadlib.group_cpu_seconds(group) if group else 0.0
                 result = loadlib.load(url_of(target, servers), connections=args.connections,
                                       duration=args.duration, threads=args.threads, headers=headers_for(target))  # fmt: skip
+                if group and result.requests:
+                    cpu = (loadlib.group_cpu_seconds(group) - cpu_before) / result.requests * 1e6
+                    result = dataclasses.replace(result, cpu_us=cpu)
                 target.results.append(result)
                 print(f"  {target.label:<34} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.1f} ms"
-                      f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}", flush=True)  # fmt: skip
+                      f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}"
+                      + (f"  server CPU {result.cpu_us:6.1f} µs/req" if result.cpu_us is not None else ""),
+                      flush=True)  # fmt: skip
     single_seconds = max(1, min(args.duration, 5))
     print("server time: one connection", flush=True)
     for target in (t for t in live if t.server_time and not t.skipped):
@@ -751,12 +759,12 @@ class Report:
         bare = self.by_key("bare")
         bare_rps = bare and loadlib.median_result(bare.results).requests_per_s
         rows = [
-            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | KB/resp | errors | target | met |",
-            "|---|---|--:|--:|--:|--:|--:|--:|---|:-:|",
+            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | server CPU µs/req | KB/resp | errors | target | met |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|---|:-:|",
         ]
         for t in self.targets:
             if not t.results:
-                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
+                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
                 continue
             r = loadlib.median_result(t.results)
             ratio = r.requests_per_s / bare_rps if bare_rps else None
@@ -764,9 +772,13 @@ class Report:
             rows.append(
                 f"| {t.label} | `{urllib.parse.unquote(t.path)}` | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} |"
                 f" {r.p99_ms:.1f} | {f'{ratio:.0%}' if ratio is not None else '—'} |"
+                f" {f'{r.cpu_us:.0f}' if r.cpu_us is not None else '—'} |"
                 f" {r.bytes_per_response / 1024:.1f} | {r.errors} | {target} | {_ok(met)} |"
             )
-        return ["### Throughput", "", *rows]
+        return ["### Throughput", "", *rows,
+                "", "Server CPU µs/req: CPU time of all the server's processes and threads during the run,"
+                " per request answered (median of the runs); steadier than req/s when other work shares the"
+                " machine."]  # fmt: skip
 
     def _page_target(self, t: Target, r: WrkResult, ratio: float | None) -> tuple[str, bool | None]:
         if t.key in {"home", "board", "essay"}:
