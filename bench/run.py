@@ -759,26 +759,41 @@ class Report:
         bare = self.by_key("bare")
         bare_rps = bare and loadlib.median_result(bare.results).requests_per_s
         rows = [
-            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | server CPU µs/req | KB/resp | errors | target | met |",
-            "|---|---|--:|--:|--:|--:|--:|--:|--:|---|:-:|",
+            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | vs bare, paired | server CPU µs/req | bare's CPU / this | KB/resp | errors | target | met |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|:-:|",
         ]
         for t in self.targets:
             if not t.results:
-                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
+                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
                 continue
             r = loadlib.median_result(t.results)
             ratio = r.requests_per_s / bare_rps if bare_rps else None
-            target, met = self._page_target(t, r, ratio)
+            paired = self._paired(t, bare)
+            bare_cpu = bare and loadlib.median_result(bare.results).cpu_us
+            cpu_ratio = bare_cpu / r.cpu_us if bare_cpu and r.cpu_us else None
+            target, met = self._page_target(t, r, paired if paired is not None else ratio)
             rows.append(
                 f"| {t.label} | `{urllib.parse.unquote(t.path)}` | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} |"
                 f" {r.p99_ms:.1f} | {f'{ratio:.0%}' if ratio is not None else '—'} |"
+                f" {f'{paired:.0%}' if paired is not None else '—'} |"
                 f" {f'{r.cpu_us:.0f}' if r.cpu_us is not None else '—'} |"
+                f" {f'{cpu_ratio:.0%}' if cpu_ratio is not None else '—'} |"
                 f" {r.bytes_per_response / 1024:.1f} | {r.errors} | {target} | {_ok(met)} |"
             )
         return ["### Throughput", "", *rows,
-                "", "Server CPU µs/req: CPU time of all the server's processes and threads during the run,"
-                " per request answered (median of the runs); steadier than req/s when other work shares the"
-                " machine."]  # fmt: skip
+                "", "vs bare, paired: the median over the runs of this page's req/s over bare Starlette's in the"
+                " same round (the runs are interleaved), what the target is checked on; vs bare: the ratio of"
+                " the medians. Server CPU µs/req: CPU time of all the server's processes and threads during"
+                " the run, per request answered (median of the runs); bare's CPU / this: the share of bare"
+                " Starlette's cost, steadier than req/s when other work shares the machine."]  # fmt: skip
+
+    @staticmethod
+    def _paired(t: Target, bare: Target | None) -> float | None:
+        if bare is None or t is bare or len(t.results) != len(bare.results):
+            return None
+        ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(t.results, bare.results, strict=True)
+                  if b.requests_per_s]  # fmt: skip
+        return statistics.median(ratios) if ratios else None
 
     def _page_target(self, t: Target, r: WrkResult, ratio: float | None) -> tuple[str, bool | None]:
         if t.key in {"home", "board", "essay"}:
