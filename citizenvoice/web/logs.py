@@ -256,7 +256,9 @@ class JsonHandler(logging.StreamHandler):
             prefix = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
             self._second = (whole, prefix)
         head, tail = layout
-        line = f'{{"ts": "{prefix}.{micros:06d}Z", {head}, "request_id": {_dumps(request_id)}, {tail}, "duration_ms": {round(seconds * 1000, 1)!r}'
+        # Letters and digits are what JSON never escapes: our own ids are hex, a proxy's may have "-".
+        quoted = f'"{request_id}"' if request_id.isalnum() else _dumps(request_id)
+        line = f'{{"ts": "{prefix}.{micros:06d}Z", {head}, "request_id": {quoted}, {tail}, "duration_ms": {round(seconds * 1000, 1)!r}'
         if query:
             keys = _query_keys(query)
             if keys:
