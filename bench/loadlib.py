@@ -29,10 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def port_range(text: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    return int(low), int(high or low)
+
+
+def free_port(ports: tuple[int, int] | None = None) -> int:
+    """A port nothing listens on: any (the kernel's pick), or the first free one in ``ports`` (low, high)."""
+    candidates = [0] if ports is None else range(ports[0], ports[1] + 1)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in {ports[0]}-{ports[1]}")
 
 
 def wait_until_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
@@ -101,6 +113,8 @@ class WrkResult:
     p99_ms: float
     errors: int
     bytes_per_s: float = 0.0
+    requests: int = 0  # answered in the run
+    cpu_us: float | None = None  # the server's CPU time per request (all its processes and threads)
 
     @property
     def bytes_per_response(self) -> float:
@@ -139,7 +153,8 @@ def parse_wrk(output: str) -> WrkResult:
         errors += sum(int(x) for x in sock.groups())
     transfer = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", output)
     bytes_per_s = float(transfer.group(1)) * _SIZES[transfer.group(2)] if transfer else 0.0
-    return WrkResult(rps, p50, p99, errors, bytes_per_s)
+    total = re.search(r"^\s*(\d+) requests in", output, re.M)
+    return WrkResult(rps, p50, p99, errors, bytes_per_s, int(total.group(1)) if total else 0)
 
 
 def median_result(results: Sequence[WrkResult]) -> WrkResult:
@@ -149,6 +164,8 @@ def median_result(results: Sequence[WrkResult]) -> WrkResult:
         statistics.median(r.p99_ms for r in results),
         sum(r.errors for r in results),
         statistics.median(r.bytes_per_s for r in results),
+        sum(r.requests for r in results),
+        statistics.median(cpu) if (cpu := [r.cpu_us for r in results if r.cpu_us is not None]) else None,
     )
 
 
@@ -219,9 +236,8 @@ async def http_load(
     elapsed = time.perf_counter() - started
     if not latencies:
         return WrkResult(0.0, 0.0, 0.0, errors)
-    return WrkResult(
-        len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), errors, received / elapsed
-    )
+    return WrkResult(len(latencies) / elapsed, percentile(latencies, 50), percentile(latencies, 99), errors,
+                     received / elapsed, len(latencies))  # fmt: skip
 
 
 def sequential_latencies(
@@ -267,6 +283,23 @@ def worker_pids(pid: int) -> list[int]:
     """
     workers = [p for p in _children(pid) if b"spawn_main" in _cmdline(p)]
     return workers or [pid]
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by every process in process group ``pgid`` (Linux /proc).
+
+    A server's CPU per request is a steadier measure than its requests/s on a machine other work
+    shares: the other work slows the run, but hardly changes what each request costs.
+    """
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def worker_rss_mb(pid: int) -> list[float]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import gzip
 import json
 import os
 import platform
@@ -54,9 +56,11 @@ SEQUENTIAL_REQUESTS = 200
 SUBMIT_TIMEOUT = 120.0
 SUBMIT_SECONDS = 5  # wrk submit runs: long enough for a steady rate, short enough for --submit-count forms
 
-# Targets from the issue; ratios, not absolute times, are what counts on another machine.
-PAGE_RATIO = 0.60
-PAGE_P99_MS = 40.0
+# Targets from the issues; ratios, not absolute times, are what counts on another machine. The cached
+# public pages: ≥ 75 % of a bare Starlette serving a page of the same size, with the request log on
+# (issue 8 asked 60 % and p99 < 40 ms of a server without it).
+PAGE_RATIO = 0.75
+PAGE_P99_MS = 20.0
 SERVER_TIME_MS = 30.0
 SUBMIT_PER_S = 300.0
 RSS_MB = 150.0
@@ -181,23 +185,25 @@ def search_totals(db: Path, queries: list[str]) -> dict[str, int]:
 
 
 def app_env(data_dir: Path, db: Path, media: Path) -> dict[str, str]:
+    """Only where the data is: the log level and everything else as production has them (the request
+    log on, one JSON line per request to stderr, which the run sends to a file: app.log)."""
     return {
         "CITIZENVOICE_DATA_DIR": str(data_dir),
         "CITIZENVOICE_DATABASE_PATH": str(db),
         "CITIZENVOICE_MEDIA_DIR": str(media),
-        "CITIZENVOICE_LOG_LEVEL": "WARNING",
     }
 
 
 def app_command(port: int, workers: int) -> list[str]:
     exe = loadlib.VENV_BIN / "citizenvoice"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "citizenvoice.cli"]
-    return [*cmd, "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    return [*cmd, "serve", "--port", str(port), "--workers", str(workers)]  # as make run and systemd start it
 
 
-def bare_command(port: int, workers: int) -> list[str]:
+def bare_command(port: int, workers: int, page: Path | None = None) -> list[str]:
     # The same uvicorn options as `citizenvoice serve` (citizenvoice.serving), so only the application differs.
-    return [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
+    cmd = [sys.executable, "-m", "bench.bare_app", "--port", str(port), "--workers", str(workers)]
+    return cmd + (["--page", str(page)] if page else [])
 
 
 NGINX_CONF = """\
@@ -430,9 +436,10 @@ class Servers:
     nginx: str | None
     app_pid: int
     bare_pid: int
+    page: bytes = b""  # the benchmarked essay page, as the app renders it (the bare server sends the same)
 
 
-def build_targets(picks: Picks, has_nginx: bool) -> list[Target]:
+def build_targets(picks: Picks, has_nginx: bool, pages: set[str] | None = None) -> list[Target]:
     q2, q4 = urllib.parse.quote(SEARCH_2), urllib.parse.quote(SEARCH_4)
     targets = [
         Target("home", "home", "/", "app"),
@@ -446,7 +453,7 @@ def build_targets(picks: Picks, has_nginx: bool) -> list[Target]:
     ]
     if has_nginx:
         targets.append(Target("nginx", "nginx static essay (reference)", "/", "nginx"))
-    return targets
+    return [t for t in targets if t.server != "app" or pages is None or t.key in pages]
 
 
 def url_of(target: Target, servers: Servers) -> str:
@@ -483,11 +490,18 @@ def measure(args: argparse.Namespace, targets: list[Target], servers: Servers, c
         print(f"run {run + 1}/{args.runs}: {args.connections} connections, {args.duration} s each", flush=True)
         for target in (t for t in live if not t.skipped):
             with _failure_skips(target):
+                group = {"app": servers.app_pid, "bare": servers.bare_pid}.get(target.server)
+                cpu_before = loadlib.group_cpu_seconds(group) if group else 0.0
                 result = loadlib.load(url_of(target, servers), connections=args.connections,
                                       duration=args.duration, threads=args.threads, headers=headers_for(target))  # fmt: skip
+                if group and result.requests:
+                    cpu = (loadlib.group_cpu_seconds(group) - cpu_before) / result.requests * 1e6
+                    result = dataclasses.replace(result, cpu_us=cpu)
                 target.results.append(result)
                 print(f"  {target.label:<34} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.1f} ms"
-                      f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}", flush=True)  # fmt: skip
+                      f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}"
+                      + (f"  server CPU {result.cpu_us:6.1f} µs/req" if result.cpu_us is not None else ""),
+                      flush=True)  # fmt: skip
     single_seconds = max(1, min(args.duration, 5))
     print("server time: one connection", flush=True)
     for target in (t for t in live if t.server_time and not t.skipped):
@@ -540,19 +554,28 @@ def run_submits(args: argparse.Namespace, servers: Servers, picks: Picks) -> lis
 
 
 @contextlib.contextmanager
-def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Path) -> Iterator[Servers]:
+def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Path, essay_id: int) -> Iterator[Servers]:
+    """The app (its log in scratch/app.log), then the bare reference serving the app's essay page."""
     with contextlib.ExitStack() as stack:
-        app_port, bare_port = loadlib.free_port(), loadlib.free_port()
-        app_url, bare_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{bare_port}"
+        app_port = loadlib.free_port(args.ports)
+        app_url = f"http://127.0.0.1:{app_port}"
         print(f"starting citizenvoice serve ({args.workers} worker(s)) and the bare reference …", flush=True)
         app = stack.enter_context(
             loadlib.server(app_command(app_port, args.workers), f"{app_url}/healthz",
                            env=app_env(scratch, db, media), log=scratch / "app.log")  # fmt: skip
         )
+        essay = httpx.get(f"{app_url}/essays/{essay_id}", headers={"Accept": "text/html"}, timeout=30.0)
+        page = essay.content if essay.status_code == 200 else b""
+        page_file = None
+        if page:
+            page_file = scratch / "essay.html"
+            page_file.write_bytes(page)
+        bare_port = loadlib.free_port(args.ports)
+        bare_url = f"http://127.0.0.1:{bare_port}"
         bare = stack.enter_context(
-            loadlib.server(bare_command(bare_port, args.workers), f"{bare_url}/", log=scratch / "bare.log")
+            loadlib.server(bare_command(bare_port, args.workers, page_file), f"{bare_url}/", log=scratch / "bare.log")
         )
-        yield Servers(app_url, bare_url, None, app.pid, bare.pid)
+        yield Servers(app_url, bare_url, None, app.pid, bare.pid, page)
 
 
 @contextlib.contextmanager
@@ -561,7 +584,7 @@ def started_nginx(args: argparse.Namespace, scratch: Path, page: bytes) -> Itera
     if args.no_nginx or shutil.which("nginx") is None or not page:
         yield None
         return
-    port = loadlib.free_port()
+    port = loadlib.free_port(args.ports)
     url = f"http://127.0.0.1:{port}"
     cmd = nginx_command(scratch / "nginx", port, args.workers, page)
     with contextlib.ExitStack() as stack:
@@ -582,16 +605,14 @@ def run_benchmark(args: argparse.Namespace) -> str:
         db = working_copy(pristine, scratch)
         picks = pick_targets(db)
         totals = search_totals(db, [SEARCH_2, SEARCH_4])
-        with started_servers(args, scratch, db, media) as servers:
-            essay_page = httpx.get(f"{servers.app}/essays/{picks.essay_id}", headers={"Accept": "text/html"},
-                                   timeout=30.0)  # fmt: skip
-            page = essay_page.content if essay_page.status_code == 200 else b""
+        with started_servers(args, scratch, db, media, picks.essay_id) as servers:
+            page = servers.page
             with started_nginx(args, scratch, page) as nginx_url:
                 servers.nginx = nginx_url
                 cookie = ""
                 with contextlib.suppress(RuntimeError, KeyError, httpx.HTTPError):
                     cookie = staff_cookie(servers.app, generate.STAFF[0][0], generate.PASSWORD)
-                targets = build_targets(picks, nginx_url is not None)
+                targets = build_targets(picks, nginx_url is not None, args.pages)
                 if args.only != "submit":
                     measure(args, targets, servers, cookie)
                 wanted = args.submit_count > 0 and args.only != "pages"
@@ -599,14 +620,32 @@ def run_benchmark(args: argparse.Namespace) -> str:
                 app_rss = loadlib.worker_rss_mb(servers.app_pid)
                 bare_rss = loadlib.worker_rss_mb(servers.bare_pid)
         stored = _count_new(db, picks)
+        request_log = RequestLog.read(scratch / "app.log")
         report = Report(args, pristine, picks, totals, targets, submits, app_rss, bare_rss, stored, load_before,
-                        page_note="" if page else "nginx skipped: the essay page did not answer 200")  # fmt: skip
+                        page_note="" if page else "nginx skipped: the essay page did not answer 200",
+                        page=page, request_log=request_log)  # fmt: skip
         return report.markdown()
     finally:
         if args.keep:
             print(f"kept the scratch directory {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class RequestLog:
+    """What the app wrote to its log (stdout and stderr, to scratch/app.log) during the run."""
+
+    path: Path
+    access_lines: int
+    bytes: int
+
+    @classmethod
+    def read(cls, path: Path) -> RequestLog:
+        if not path.exists():
+            return cls(path, 0, 0)
+        data = path.read_bytes()
+        return cls(path, data.count(b'"logger": "citizenvoice.access"'), len(data))
 
 
 def _count_new(db: Path, picks: Picks) -> int:
@@ -668,6 +707,8 @@ class Report:
     stored: int
     load_before: float
     page_note: str = ""
+    page: bytes = b""
+    request_log: RequestLog | None = None
 
     def by_key(self, key: str) -> Target | None:
         return next((t for t in self.targets if t.key == key and t.results), None)
@@ -687,6 +728,7 @@ class Report:
             f"Load: {a.connections} connections, {a.duration} s per run, {a.runs} runs round-robin, the median of the runs"
             " (each column on its own);"
             f" requests send `Accept-Encoding: gzip`. Client and server share the {m['cpus']} CPUs.",
+            *self.setup_lines(),
             "",
             *self.throughput_table(),
             "",
@@ -700,26 +742,58 @@ class Report:
             lines += ["", self.page_note]
         return "\n".join(lines) + "\n"
 
+    def setup_lines(self) -> list[str]:
+        lines = []
+        if self.page:
+            gzipped = len(gzip.compress(self.page, compresslevel=9, mtime=0))
+            lines.append(f"Pages: the essay page is {len(self.page):,} B ({gzipped:,} B gzipped, as sent); the bare"
+                         " reference serves that same page (same bytes, gzipped once at start).")  # fmt: skip
+        log = self.request_log
+        if log is not None:
+            lines.append(f"Request log on, as `make run` and production run it (`citizenvoice serve`, log level"
+                         f" INFO): {log.access_lines:,} request lines ({log.bytes / 2**20:,.1f} MiB) written to"
+                         f" `{log.path.name}` in the run's scratch directory.")  # fmt: skip
+        return lines
+
     def throughput_table(self) -> list[str]:
         bare = self.by_key("bare")
         bare_rps = bare and loadlib.median_result(bare.results).requests_per_s
         rows = [
-            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | KB/resp | errors | target | met |",
-            "|---|---|--:|--:|--:|--:|--:|--:|---|:-:|",
+            "| endpoint | path | req/s | p50 ms | p99 ms | vs bare | vs bare, paired | server CPU µs/req | bare's CPU / this | KB/resp | errors | target | met |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|:-:|",
         ]
         for t in self.targets:
             if not t.results:
-                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
+                rows.append(f"| {t.label} | `{t.path}` | — | — | — | — | — | — | — | — | — | {t.skipped or 'not run'} | — |")
                 continue
             r = loadlib.median_result(t.results)
             ratio = r.requests_per_s / bare_rps if bare_rps else None
-            target, met = self._page_target(t, r, ratio)
+            paired = self._paired(t, bare)
+            bare_cpu = bare and loadlib.median_result(bare.results).cpu_us
+            cpu_ratio = bare_cpu / r.cpu_us if bare_cpu and r.cpu_us else None
+            target, met = self._page_target(t, r, paired if paired is not None else ratio)
             rows.append(
                 f"| {t.label} | `{urllib.parse.unquote(t.path)}` | {r.requests_per_s:,.0f} | {r.p50_ms:.1f} |"
                 f" {r.p99_ms:.1f} | {f'{ratio:.0%}' if ratio is not None else '—'} |"
+                f" {f'{paired:.0%}' if paired is not None else '—'} |"
+                f" {f'{r.cpu_us:.0f}' if r.cpu_us is not None else '—'} |"
+                f" {f'{cpu_ratio:.0%}' if cpu_ratio is not None else '—'} |"
                 f" {r.bytes_per_response / 1024:.1f} | {r.errors} | {target} | {_ok(met)} |"
             )
-        return ["### Throughput", "", *rows]
+        return ["### Throughput", "", *rows,
+                "", "vs bare, paired: the median over the runs of this page's req/s over bare Starlette's in the"
+                " same round (the runs are interleaved), what the target is checked on; vs bare: the ratio of"
+                " the medians. Server CPU µs/req: CPU time of all the server's processes and threads during"
+                " the run, per request answered (median of the runs); bare's CPU / this: the share of bare"
+                " Starlette's cost, steadier than req/s when other work shares the machine."]  # fmt: skip
+
+    @staticmethod
+    def _paired(t: Target, bare: Target | None) -> float | None:
+        if bare is None or t is bare or len(t.results) != len(bare.results):
+            return None
+        ratios = [a.requests_per_s / b.requests_per_s for a, b in zip(t.results, bare.results, strict=True)
+                  if b.requests_per_s]  # fmt: skip
+        return statistics.median(ratios) if ratios else None
 
     def _page_target(self, t: Target, r: WrkResult, ratio: float | None) -> tuple[str, bool | None]:
         if t.key in {"home", "board", "essay"}:
@@ -823,6 +897,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", choices=("all", "pages", "submit"), default="all",
                    help="measure only the pages (and references) or only the submit POST (default: all)")
     p.add_argument("--no-nginx", action="store_true", help="skip the nginx reference")
+    p.add_argument("--pages", type=lambda v: set(v.split(",")),
+                   help="only these app targets, e.g. essay or home,board,essay (default: all)")
+    p.add_argument("--ports", type=loadlib.port_range, help="listen on free ports in this range, e.g. 18000-18999"
+                   " (default: any free port)")  # fmt: skip
     p.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     p.add_argument("--label", default="", help="a note for the RESULTS.md heading, e.g. 'baseline'")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (database copy, logs)")

@@ -20,6 +20,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -62,7 +63,12 @@ def run(app: str, *, host: str, port: int, workers: int, log_level: str, log_con
     """Serve ``app`` (an import string of a factory) until SIGTERM or SIGINT; returns the exit code."""
     options = {**uvicorn_options(host=host, port=port, log_level=log_level), "log_config": log_config}
     if workers <= 1:
-        uvicorn.run(app, factory=True, **options)
+        # What uvicorn.run does for one process, with our Server (it writes the logs out before exit).
+        server = _Server(uvicorn.Config(app, factory=True, **options))
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
         return 0
     try:
         reserved = _reserve(host, port)
@@ -97,7 +103,31 @@ def _answers(host: str, port: int) -> bool:
     return True
 
 
-class _WorkerServer(uvicorn.Server):
+def flush_logs() -> None:
+    """Write out what the log handlers still hold (logs.JsonHandler writes from a queue)."""
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, writing the logs out once it has stopped.
+
+    On SIGTERM (systemd's stop, the supervisor's) uvicorn finishes the requests in flight and then
+    raises the signal again with its default action: the process ends there, without ``atexit``, so
+    ``logging.shutdown`` never runs and the last requests' lines would be lost.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                flush_logs()
+
+
+class _WorkerServer(_Server):
     """uvicorn's server, telling the supervisor once its startup (the app's lifespan included) is done."""
 
     def __init__(self, config: uvicorn.Config, ready: Any) -> None:

@@ -49,7 +49,7 @@ def test_parse_wrk_reads_rate_percentiles_in_any_unit_and_counts_every_error() -
     assert result.requests_per_s == pytest.approx(2528.71)
     assert result.p50_ms == pytest.approx(0.812)
     assert result.p99_ms == pytest.approx(1200.0)
-    assert result.errors == 7 + 3 + 2
+    assert result.errors == 7 + 3 + 2 and result.requests == 25312
     assert result.bytes_per_response == pytest.approx(14.26 * 1024**2 / 2528.71)
 
 

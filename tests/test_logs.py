@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import logging.config
 import re
+import time
 
 import pytest
 from factories import make_essay
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -23,10 +27,18 @@ from tests.test_privacy import AUTHOR, BODY, PHOTO
 PHONE, EMAIL = AUTHOR["phone"], AUTHOR["email"]
 
 
+class LogFile(io.StringIO):
+    """The log file as it reads a moment later: the handler's writer thread has written its queue."""
+
+    def getvalue(self) -> str:
+        logs.flush()
+        return super().getvalue()
+
+
 @pytest.fixture
 def log_output():
     """What the JSON handler writes, exactly as it would reach the log file."""
-    stream = io.StringIO()
+    stream = LogFile()
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
     quiet = {name: logging.getLogger(name).level for name in logs.QUIET_LOGGERS}
@@ -36,7 +48,9 @@ def log_output():
     client_log.setLevel(logging.WARNING)  # the test client's own lines are not the server's logs
     yield stream
     client_log.setLevel(client_level)
-    root.removeHandler(handler)
+    for added in {handler, *root.handlers} - set(saved[0]):
+        root.removeHandler(added)
+        added.close()
     root.handlers[:], _ = saved
     root.setLevel(saved[1])
     for name, level in quiet.items():
@@ -186,5 +200,123 @@ def test_uvicorn_log_config_writes_scrubbed_json_in_every_worker(log_output, cap
     logging.config.dictConfig(logs.uvicorn_log_config("INFO"))
     logging.getLogger("uvicorn.error").warning("client %s sent %s", "13700001111", "a@b.cn")
     logging.getLogger("aiosqlite").debug("executing INSERT ... ('刘晓燕',)")
+    logs.flush()
     [entry] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert entry["logger"] == "uvicorn.error" and entry["message"] == "client [phone] sent [email]"
+
+
+
+# ---------------------------------------------------------------------------------------------------
+# how lines are written: from a queue, by a thread of the handler's own, and never lost
+
+
+class _Capture(logging.Handler):
+    """Any handler that is not a JsonHandler: it is given an ordinary LogRecord."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logs.JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "citizenvoice.access":
+            self.lines.append(self.format(record))
+
+
+def _serve_once(method: str, path: str, query: bytes, status: int) -> None:
+    async def app(scope, receive, send):  # noqa: ANN001, ANN202
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():  # noqa: ANN202
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):  # noqa: ANN001, ANN202
+        pass
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": query, "headers": []}
+    asyncio.run(logs.RequestLogMiddleware(app)(scope, receive, send))
+
+
+_PATHS = st.one_of(
+    st.text(max_size=80).map(lambda t: "/" + t),
+    st.sampled_from(["/essays/19639", "/track/Qx3v9KpL0aZ_7yTnE-4mWc2s/delete", "/search", "/boards/港口",
+                     "/u/liuxy@example.cn", "/p/+86 139-1234-5678", '/q"\\\n\u2028', "/password=hunter2"]),
+)  # fmt: skip
+_QUERIES = st.one_of(st.just(b""), st.text(max_size=60).map(lambda t: t.encode("utf-8")),
+                     st.sampled_from([b"q=13912345678&email=a@b.cn", b"token=abc&&=x&page=2", b"a"]))  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(["GET", "HEAD", "POST", "DELETE"]), path=_PATHS, query=_QUERIES,
+       status=st.sampled_from([200, 304, 404, 413, 500, 503]))  # fmt: skip
+def test_a_request_line_reads_the_same_from_the_fast_path_as_from_a_log_record(log_output, method, path, query,
+                                                                                 status):  # fmt: skip
+    # The JSON handler formats the request line in its writer thread from cached parts; any other
+    # handler gets an ordinary record, formatted by JsonFormatter. Both must write the same line.
+    capture = _Capture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    before = log_output.getvalue().count("\n")  # not splitlines(): a path may hold U+2028, JSON leaves it
+    try:
+        _serve_once(method, path, query, status)
+    finally:
+        root.removeHandler(capture)
+    written = [line for line in log_output.getvalue().split("\n")[before:] if '"logger": "citizenvoice.access"' in line]
+    assert len(written) == len(capture.lines) == 1
+    without_ts = [re.sub(r'^\{"ts": "[^"]+", ', "", line) for line in (written[0], capture.lines[0])]
+    assert without_ts[0] == without_ts[1]
+    assert re.match(r'^\{"ts": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", ', written[0])
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_a_request_line_has_the_time_a_log_record_would_show(created):
+    stream = io.StringIO()
+    handler = logs.JsonHandler(stream)
+    try:
+        handler.access(created, "req-12345678", "GET", "/", b"", 200, 0.001)
+        handler.flush()
+    finally:
+        handler.close()
+    record = logging.LogRecord("citizenvoice.access", logging.INFO, __file__, 1, "x", None, None)
+    record.created = created
+    expected = json.loads(logs.JsonFormatter().format(record))["ts"]
+    assert json.loads(stream.getvalue())["ts"] == expected
+
+
+def test_every_queued_line_is_written_when_the_handler_closes(tmp_path):
+    path = tmp_path / "app.log"
+    with path.open("w", encoding="utf-8") as stream:
+        handler = logs.JsonHandler(stream, interval=3600)  # the writer thread would not wake before exit
+        logger = logging.getLogger("citizenvoice.test.close")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            for i in range(5000):
+                handler.access(time.time(), f"req-{i:08d}", "GET", f"/essays/{i % 7}", b"", 200, 0.0001)
+                if i % 1000 == 0:
+                    logger.warning("checkpoint %d", i)
+            assert path.read_text(encoding="utf-8") == ""  # still queued: nothing written on the hot path
+            logging.shutdown([lambda: handler])  # what logging's atexit hook does
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = True
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [e["request_id"] for e in entries if e["logger"] == "citizenvoice.access"]
+    assert ids == [f"req-{i:08d}" for i in range(5000)]  # all of them, in order
+    assert [e["message"] for e in entries if e["logger"] == "citizenvoice.test.close"] == [
+        f"checkpoint {i}" for i in range(0, 5000, 1000)
+    ]
+    handler.access(time.time(), "req-after", "GET", "/", b"", 200, 0.0)  # once closed, written at once
+    assert "req-after" not in path.read_text(encoding="utf-8")  # (its stream is closed: nothing raises)
+
+
+def test_an_error_is_in_the_log_at_once_and_a_request_line_within_a_moment(client, log_output):
+    logging.getLogger("citizenvoice.test").error("the printer is on fire")
+    raw = io.StringIO.getvalue(log_output)  # what the file holds now, without asking for a flush
+    assert "the printer is on fire" in raw
+    request_id = client.get("/privacy").headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    while request_id not in io.StringIO.getvalue(log_output) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the writer thread writes its queue every FLUSH_SECONDS
+    assert request_id in io.StringIO.getvalue(log_output)

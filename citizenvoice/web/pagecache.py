@@ -32,7 +32,7 @@ import re
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.routing import compile_path
@@ -51,6 +51,7 @@ _NOT_ON_304 = frozenset({b"content-type", b"content-length", b"content-encoding"
 _STRIPPED_ON_MISS = frozenset({b"accept-encoding", b"if-none-match", b"if-modified-since", b"range", b"if-range"})
 _CREDENTIALS = frozenset({b"cookie", b"authorization"})
 _VARY = (b"vary", b"accept-encoding")
+_KEYS = 4096  # cached pages' keys remembered by path and query (cleared when full)
 
 
 def _status(detail: str) -> tuple[bytes, bytes]:
@@ -67,6 +68,22 @@ class CachedPage:
     plain: bytes
     gzipped: bytes | None  # None when not worth compressing
     etag: str
+    # A hit's whole header list, built once: plain, and gzipped (None when there is no gzipped copy).
+    hit_plain: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
+    hit_gzipped: tuple[tuple[bytes, bytes], ...] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hit_plain", self.answer_headers(HIT, gzipped=False))
+        object.__setattr__(self, "hit_gzipped", None if self.gzipped is None else self.answer_headers(HIT, gzipped=True))
+
+    def answer_headers(self, status: tuple[bytes, bytes], *, gzipped: bool) -> tuple[tuple[bytes, bytes], ...]:
+        """The headers of a 200 with this page: as stored, Vary, the encoding and length, Cache-Status."""
+        if self.gzipped is None:
+            return (*self.headers, (b"content-length", str(len(self.plain)).encode()), status)
+        if not gzipped:
+            return (*self.headers, _VARY, (b"content-length", str(len(self.plain)).encode()), status)
+        return (*self.headers, _VARY, (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(self.gzipped)).encode()), status)  # fmt: skip
 
     @property
     def size(self) -> int:
@@ -152,6 +169,7 @@ class PageCacheMiddleware:
         self.session_marker = session_cookie.encode() + b"="
         self.store = PageStore(max_bytes)
         self._moving: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._keys: dict[tuple[str, bytes], str] = {}  # (path, query) -> key, for requests that have one
         self._rendering: dict[str, asyncio.Future[CachedPage | None]] = {}
 
     # -- which requests ---------------------------------------------------------------------------
@@ -161,16 +179,25 @@ class PageCacheMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or self.store.max_bytes <= 0:
             return None
         path: str = scope["path"]
+        raw_query: bytes = scope.get("query_string", b"")
+        key = self._keys.get((path, raw_query))
+        if key is not None:
+            return key
         rule = next((r for r in self.rules if r.pattern.match(path)), None)
         if rule is None:
             return None
-        query = scope.get("query_string", b"").decode("latin-1")
+        query = raw_query.decode("latin-1")
         if query:
             names = {part.split("=", 1)[0] for part in query.split("&")}
             if not names <= rule.params:
                 return None
-            return f"{path}?{query}"
-        return path
+            key = f"{path}?{query}"
+        else:
+            key = path
+        if len(self._keys) >= _KEYS:
+            self._keys.clear()
+        self._keys[path, raw_query] = key
+        return key
 
     def _is_staff(self, scope: Scope) -> bool:
         cookie = _header(scope, b"cookie")
@@ -306,15 +333,15 @@ class PageCacheMiddleware:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        body = page.plain
-        headers = list(page.headers)
+        zipped = False
         if page.gzipped is not None:
-            headers.append(_VARY)
             accept = _header(scope, b"accept-encoding")
-            if accept is not None and b"gzip" in accept:
-                body = page.gzipped
-                headers.append((b"content-encoding", b"gzip"))
-        headers += [(b"content-length", str(len(body)).encode()), status]
+            zipped = accept is not None and b"gzip" in accept
+        body = page.gzipped if zipped else page.plain
+        if status is HIT:
+            headers = list(page.hit_gzipped if zipped else page.hit_plain)  # type: ignore[arg-type]
+        else:
+            headers = list(page.answer_headers(status, gzipped=zipped))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body,
                     "more_body": False})
