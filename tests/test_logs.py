@@ -290,16 +290,18 @@ def test_every_queued_line_is_written_when_the_handler_closes(tmp_path):
         handler = logs.JsonHandler(stream, interval=3600)  # the writer thread would not wake before exit
         logger = logging.getLogger("citizenvoice.test.close")
         logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
         logger.propagate = False
         try:
             for i in range(5000):
                 handler.access(time.time(), f"req-{i:08d}", "GET", f"/essays/{i % 7}", b"", 200, 0.0001)
                 if i % 1000 == 0:
-                    logger.warning("checkpoint %d", i)
+                    logger.info("checkpoint %d", i)
             assert path.read_text(encoding="utf-8") == ""  # still queued: nothing written on the hot path
             logging.shutdown([lambda: handler])  # what logging's atexit hook does
         finally:
             logger.removeHandler(handler)
+            logger.setLevel(logging.NOTSET)
             logger.propagate = True
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     ids = [e["request_id"] for e in entries if e["logger"] == "citizenvoice.access"]

@@ -128,7 +128,7 @@ class JsonHandler(logging.StreamHandler):
 
     ``emit`` formats an ordinary record where it is logged (its arguments and the request id are
     those of that moment) and queues the line; :meth:`access` queues a request line's raw values, which
-    the writer thread formats. Records from ERROR up are written before ``emit`` returns (with every
+    the writer thread formats. Records from WARNING up are written before ``emit`` returns (with every
     line queued before them), and so is everything once the handler is closed.
     """
 
@@ -159,7 +159,8 @@ class JsonHandler(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
-        self._put(line, urgent=record.levelno >= logging.ERROR)
+        # A warning is for an operator reading along (a missing base URL, a failed refresh): at once.
+        self._put(line, urgent=record.levelno >= logging.WARNING)
 
     def access(self, created: float, request_id: str, method: str, path: str, query: bytes, status: int,
                seconds: float) -> None:  # fmt: skip
