@@ -51,6 +51,24 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"{reason}; install it with `apt-get install chromium` (CI sets CITIZENVOICE_REQUIRE_BROWSER=1)")
 
 
+# axe-core, from npm (``scripts/system-packages test`` puts it in .cache/npm). Pages forbid inline
+# scripts, so tests evaluate it through the DevTools protocol (page.evaluate), which the CSP does not govern.
+AXE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+RUN_AXE = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                      nodes: v.nodes.map(n => n.target.join(' '))}));
+}"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.is_file():
+        _unavailable(f"axe-core not found at {AXE}; run scripts/system-packages test")
+    return AXE.read_text(encoding="utf-8")
+
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,26 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, _unavailable
+from tests.browser.conftest import DESKTOP, PHONE, RUN_AXE
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path("/tmp")
 MAX_CHARS_PER_LINE = 38
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                      nodes: v.nodes.map(n => n.target.join(' '))}));
-}"""
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    if not AXE.is_file():
-        _unavailable(f"axe-core not found at {AXE}; run scripts/system-packages test")
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -10,19 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, PHONE, _unavailable
-from tests.browser.test_public_browser import AXE, RUN_AXE, no_sideways_scroll
+from tests.browser.conftest import DESKTOP, PHONE, RUN_AXE
+from tests.browser.test_public_browser import no_sideways_scroll
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "editor-password-2026"
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    if not AXE.is_file():
-        _unavailable(f"axe-core not found at {AXE}; run scripts/system-packages test")
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
