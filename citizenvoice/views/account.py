@@ -6,14 +6,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import accounts
-from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import sessions as session_store
 from citizenvoice.views import two_factor
 from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
-from citizenvoice.web.security import client_ip
 from citizenvoice.web.templating import render
 
 STAFF = tuple(ROLES)  # any signed-in staff member
@@ -43,7 +41,7 @@ async def login(request: Request) -> Response:
     username = text_field(form, "username").strip()[:100]
     password = text_field(form, "password")[:1000]
     next_path = safe_next(text_field(form, "next"))
-    ip_hash = keyed_hash(request.app.state.secret_key, "login-ip", client_ip(request))
+    ip_hash = sessions.login_address(request)
     user = await accounts.authenticate(request.app.state.db, username, password, ip_hash) if username else None
     if user is None:
         context = {"next": next_path or "", "username": username, "error": accounts.LOGIN_FAILED_MESSAGE}

@@ -9,23 +9,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import twofactor
-from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import twofactor as twofactor_store
 from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
-from citizenvoice.web.security import client_ip
 from citizenvoice.web.templating import render
 from citizenvoice.web.twofactor import ENROL_PATH
 
 STAFF = tuple(ROLES)
 NO_STORE = {"cache-control": "no-store"}  # keys, codes and step tokens stay out of every cache
 _FLASH = "two_factor_flash"
-
-
-def _ip_hash(request: Request) -> str:
-    return keyed_hash(request.app.state.secret_key, "login-ip", client_ip(request))
 
 
 def _required(request: Request, user: User) -> bool:
@@ -65,7 +59,7 @@ async def login_second_step(request: Request) -> Response:
     codes = twofactor.Codes(totp=typed["totp_code"], recovery=typed["recovery_code"])
     try:
         signed_in = await twofactor.complete_login(request.app.state.db, request.app.state.secret_key, token, codes,
-                                                   _ip_hash(request))  # fmt: skip
+                                                   sessions.login_address(request))  # fmt: skip
     except twofactor.StepExpired:
         context = {"next": "", "username": "", "error": twofactor.STEP_EXPIRED}
         return render(request, "auth/login.html", context, status_code=400)
@@ -149,7 +143,7 @@ async def enrol(request: Request) -> Response:
     try:
         codes = await twofactor.confirm_enrolment(
             request.app.state.db, user, secret, typed["totp_code"], current=twofactor.one_field(typed["current_code"]),
-            ip_hash=_ip_hash(request), keep_session_id=_session_id(request),
+            ip_hash=sessions.login_address(request), keep_session_id=_session_id(request),
         )  # fmt: skip
     except twofactor.CodeRefused as refusal:
         return await _enrol_page(request, user, secret=secret, token=token, errors={refusal.field: refusal.message},
@@ -175,7 +169,7 @@ async def recovery_codes(request: Request) -> Response:
     code = text_field(await read_form(request), "code")
     try:
         codes = await twofactor.regenerate_recovery_codes(request.app.state.db, user, twofactor.one_field(code),
-                                                          _ip_hash(request))  # fmt: skip
+                                                          sessions.login_address(request))  # fmt: skip
     except twofactor.CodeRefused as refusal:
         return await _refused_on_status(request, user, refusal, "codes")
     return _codes_page(request, codes, replaced=True)
@@ -185,7 +179,7 @@ async def turn_off(request: Request) -> Response:
     user = await _me(request)
     code = text_field(await read_form(request), "code")
     try:
-        await twofactor.disable(request.app.state.db, user, twofactor.one_field(code), _ip_hash(request),
+        await twofactor.disable(request.app.state.db, user, twofactor.one_field(code), sessions.login_address(request),
                                 policy=request.app.state.settings.two_factor)  # fmt: skip
     except twofactor.CodeRefused as refusal:
         return await _refused_on_status(request, user, refusal, "disable")

@@ -15,6 +15,7 @@ import time
 
 from starlette.requests import HTTPConnection
 
+from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.model.staff import User
 from citizenvoice.store import sessions as session_store
 from citizenvoice.store import users as user_store
@@ -26,6 +27,11 @@ ABSOLUTE_TIMEOUT = 24 * 3600
 SEEN_EVERY = 60  # seconds between writes of last_seen_at: the idle clock needs no write per request
 USER_SCOPE_KEY = "citizenvoice.user"
 SESSION_SCOPE_KEY = "citizenvoice.staff_session"
+
+
+def login_address(request: HTTPConnection) -> str:
+    """The client's address as the login throttle counts it: a keyed hash, never the address itself."""
+    return keyed_hash(request.app.state.secret_key, "login-ip", client_ip(request))
 
 
 def id_hash(session_id: str) -> str:
