@@ -25,6 +25,7 @@ from citizenvoice.store.essays import NewEssay
 TEXT_KEPT = "您填写的内容都还在下面。"
 FORM_EXPIRED = f"这张表单已过期。{TEXT_KEPT}请检查后再次点击「提交投稿」。"
 FORM_ALREADY_USED = "这张表单已经提交过一篇文章。如果这是另一篇新文章，请检查内容后再次点击「提交投稿」。"
+KEY_ALREADY_USED = "这个 idempotency_key 已经提交过另一篇文章。新文章请用新的键。"
 BOT_REFUSED = "提交未能完成。请刷新页面后重新提交。"
 
 
@@ -100,6 +101,33 @@ async def submit(
         return Submitted(checked.values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED,
                          status_code=409)
     return Submitted(checked.values, form_token, token=token)
+
+
+async def submit_keyed(
+    db: Any,
+    screener: ScreenerCache,
+    settings: Settings,
+    secret: str,
+    raw: Mapping[str, str],
+    *,
+    key: str,
+    directions: Mapping[str, int],
+    ip: str,
+) -> Submitted:
+    """The same submission for a client that sends an idempotency key instead of a signed form token (the
+    JSON API): the same validation, limits, screening and transaction. The key plays the form token's
+    part, in its own namespace, so a retry with the same key and text gets the same tracking token."""
+    checked = submission.validate(raw, directions)
+    if not checked.ok:
+        return Submitted(checked.values, "", errors=checked.errors, status_code=422)
+    assert checked.essay is not None
+    try:
+        token = await _store(db, screener, settings, secret, checked.essay, None, f"api:{key}", ip)
+    except ratelimit.RateLimited as exc:
+        return Submitted(checked.values, "", alert=exc.message, status_code=429, retry_after=exc.retry_after)
+    except _StaleForm:
+        return Submitted(checked.values, "", alert=KEY_ALREADY_USED, status_code=409)
+    return Submitted(checked.values, "", token=token)
 
 
 async def _store(

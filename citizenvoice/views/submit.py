@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from citizenvoice.domain import intake, lifecycle, moderation, ratelimit, submission
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import (
+    AUTHOR_ACTION_LABELS,
     Action,
     Actor,
     IllegalTransition,
@@ -172,6 +173,7 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "access": access,
         "essay": essay,
         "events": events,
+        "action_labels": AUTHOR_ACTION_LABELS,
         "revision_count": len(revisions),
         "signoff": signoff,
         "byline": lifecycle.essay_byline(essay, site.city),
