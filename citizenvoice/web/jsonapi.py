@@ -38,6 +38,7 @@ MESSAGES = {
 }
 MALFORMED = "请求体不是有效的 JSON 对象。"
 _FIELD_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 
 
@@ -120,12 +121,14 @@ def _invalid(detail: str, labels: Mapping[str, str]) -> ApiError:
         name = missing["name"]
         label = labels.get(name, name)
         return ApiError(422, f"缺少字段 {name}（{label}）。", fields={name: f"请填写{label}。"})
+    unknown = _UNKNOWN.match(what)
+    if unknown and not path:
+        name = unknown["name"]
+        return ApiError(422, f"不认识的字段 {name}。", fields={name: "这个字段不在接口说明里。"})
     name = path.lstrip(".").split(".", 1)[0].split("[", 1)[0]
     if not name:
         return ApiError(422, MALFORMED, code="malformed_json")
     label = labels.get(name, name)
-    if what.startswith("Object contains unknown field"):
-        return ApiError(422, f"不认识的字段 {name}。", fields={name: "这个字段不在接口说明里。"})
     if "length" in what or "<=" in what or ">=" in what:
         message = f"{label}的长度不符合要求。"
     else:

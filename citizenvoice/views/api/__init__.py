@@ -318,7 +318,7 @@ async def _tracked(request: Request, found: Essay) -> schema.Tracked:
         signoff_out = schema.SignoffRequest(
             version=signoff.version_number, requested_at=signoff.requested_at,
             answer=signoff.answer if signoff.answer in ("accepted", "objected") else None,  # type: ignore[arg-type]
-            headline=version.headline, byline=printdesk.byline_as_printed(style, found, version), body=version.body,
+            headline=version.headline, byline=_printed_byline(style, found, version), body=version.body,
         )
     return schema.Tracked(
         tracking_code=found.tracking_code, status=str(found.status), status_label=STATUS_LABELS[found.status],
@@ -334,6 +334,12 @@ async def _tracked(request: Request, found: Essay) -> schema.Tracked:
                                      action=e.action, label=AUTHOR_ACTION_LABELS.get(e.action, e.action))
                  for e in events],
     )
+
+
+def _printed_byline(style: str, found: Essay, version: Any) -> str:
+    """The byline as it will print, wherever the page's style puts it (under the headline or after the body)."""
+    placed = printdesk.byline_as_printed(style, found, version)
+    return placed.under_headline or placed.after_body
 
 
 async def track(request: Request) -> Response:

@@ -13,9 +13,9 @@ from citizenvoice.views.api import schema
 
 VERSION = "1.0.0"
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
-_DESCRIPTIONS = {200: "成功", 201: "已收到", 404: "不存在", 409: "状态已变化或冲突", 410: "已下线",
+_DESCRIPTIONS = {200: "成功", 201: "已收到", 304: "与客户端手中的版本相同（If-None-Match）", 400: "不是有效的 JSON", 404: "不存在", 409: "状态已变化或冲突", 410: "已下线",
                  413: "请求体过大", 415: "不是 JSON", 422: "字段有误", 429: "太频繁", 503: "暂时不可用"}
-_COMMON_ERRORS = (413, 415, 429)
+_COMMON_ERRORS = (400, 413, 415, 429)
 
 
 def _path(path: str) -> str:
@@ -55,7 +55,12 @@ def document(operations: Sequence[Any], server: str) -> dict[str, Any]:
         answers = dict(op.answers)
         if op.method == "POST":
             answers.update({status: schema.ErrorBody for status in _COMMON_ERRORS if status not in answers})
+        if op.method == "GET" and op.tag == "read":
+            answers[304] = None  # published reads carry an ETag
         for status, shape in sorted(answers.items()):
+            if shape is None:
+                entry["responses"][str(status)] = {"description": _DESCRIPTIONS[status]}
+                continue
             content = {"type": "object"} if shape is dict else refs[shape]
             entry["responses"][str(status)] = {
                 "description": _DESCRIPTIONS.get(status, "错误"), "content": {"application/json": {"schema": content}},
