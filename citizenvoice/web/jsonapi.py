@@ -96,7 +96,8 @@ async def read_json(request: Request, shape: type[T], labels: Mapping[str, str] 
     body = await request.body()
     try:
         data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # Not JSON, not UTF-8 (RFC 8259 allows nothing else), or nested past any real request.
         raise ApiError(400, MALFORMED, code="malformed_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, MALFORMED, code="malformed_json")
