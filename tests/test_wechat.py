@@ -79,10 +79,7 @@ class FakeWeChat:
         return {"errcode": 404, "errmsg": "no such api"}
 
 
-@pytest.fixture
-def provider() -> Iterator[FakeWeChat]:
-    fake = FakeWeChat()
-
+def provider_handler(fake: FakeWeChat) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
@@ -97,7 +94,13 @@ def provider() -> Iterator[FakeWeChat]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
+
+
+@pytest.fixture
+def provider() -> Iterator[FakeWeChat]:
+    fake = FakeWeChat()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), provider_handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
