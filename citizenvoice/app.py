@@ -18,6 +18,7 @@ from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import (
     account,
     admin,
+    api,
     editor,
     moderate,
     privacy,
@@ -27,7 +28,6 @@ from citizenvoice.views import (
     stats,
     submit,
 )
-from citizenvoice.views import api
 from citizenvoice.views import two_factor as two_factor_views
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.encoding import AcceptEncodingMiddleware

@@ -8,9 +8,9 @@ so each goes through :func:`httpcache.conditional`: a content ETag, a public Cac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 

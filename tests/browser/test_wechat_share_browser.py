@@ -14,6 +14,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
 from tests.browser.conftest import PHONE, PageFactory, _cli, free_port, served
 
 pytestmark = pytest.mark.browser
