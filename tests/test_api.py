@@ -347,3 +347,12 @@ def test_no_private_data_in_any_public_read(api: ApiClient, client: TestClient) 
     for text in texts:
         assert_nothing_private(text, private_values(client, essay.token, pending.token))
         assert "待审的海风文章" not in text
+
+
+def test_the_request_log_masks_the_token_in_api_paths(api: ApiClient, client: TestClient) -> None:
+    from citizenvoice.web import logs
+
+    created = api.post("/api/v1/submissions", submission()).json()
+    for path in (f"/api/v1/track/{created['tracking_token']}", f"/api/v1/track/{created['tracking_token']}/withdraw"):
+        shown = logs.safe_path(path)
+        assert created["tracking_token"] not in shown and shown.startswith("/api/v1/track/[token]")
