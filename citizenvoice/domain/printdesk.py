@@ -28,8 +28,16 @@ PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见�
 PAGE_EVENT_LABELS = {
     "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
     "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
-    "printed": "标记见报",
+    "printed": "标记见报", "settings": "修改版面设置", "delete": "删除草稿版面",
 }
+# The page settings an editor may change until the page is printed (the settings form's fields).
+SETTING_FIELDS = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits",
+                  "slogan", "byline_style")
+_SETTING_LABELS = {"paper": "报纸", "pub_date": "出版日期", "page_label": "版次", "column_title": "栏目",
+                   "slots": "篇数", "slot_budget": "每篇预算", "lead": "核心提示", "credits": "署名信息",
+                   "slogan": "通栏口号", "byline_style": "署名方式"}
+# Marking printed warns when the edition date is this far from today.
+PRINT_DATE_DRIFT_DAYS = 7
 _PAGE_LABEL = re.compile(r"^[A-Za-z]{0,2}\d{1,3}$")
 
 
@@ -87,11 +95,14 @@ def validate_page(values: dict[str, str]) -> PageForm:
         form.errors["lead"] = "核心提示不超过 600 字。"
     if len(credits) > 300:
         form.errors["credits"] = "署名信息不超过 300 字。"
+    slogan = values.get("slogan", "").strip()
+    if len(slogan) > 30:
+        form.errors["slogan"] = "通栏口号不超过 30 字。"
     if not form.errors:
         form.fields = {
             "paper": paper, "pub_date": pub_date.isoformat() if pub_date else "", "page_label": label,
             "column_title": title, "slots": slots, "slot_budget": budget, "lead": lead,
-            "credits": credits, "byline_style": style,
+            "credits": credits, "byline_style": style, "slogan": slogan,
         }
     return form
 
@@ -125,6 +136,83 @@ async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id
         conn, page_id, essay_id, essay.headline, byline, essay.body, count_print_chars(essay.body), user_id
     )
     await store.add_page_event(conn, page_id, "place", user_id, essay_id=essay_id)
+
+
+async def place_many(conn: aiosqlite.Connection, page_id: int, essay_ids: list[int], user_id: int, city: str) -> None:
+    """Several candidates at once, in the order given: all placed, or (one refused) none."""
+    page = await _page(conn, page_id, states=("draft",))
+    unique = list(dict.fromkeys(essay_ids))
+    if not unique:
+        raise PrintDeskError("请至少选择一篇文章。", 422)
+    free = page.slots - page.essay_count
+    if len(unique) > free:
+        raise PrintDeskError(f"选了 {len(unique)} 篇，本版只剩 {free} 个位置（共 {page.slots} 个）。请少选几篇。", 422)
+    for essay_id in unique:
+        await place(conn, page_id, essay_id, user_id, city)
+
+
+def page_settings_values(page: PrintPage) -> dict[str, str]:
+    """A page's current settings as the settings form shows them."""
+    return {
+        "paper": page.paper, "date": page.pub_date, "page_label": page.page_label,
+        "column_title": page.column_title, "slots": str(page.slots), "slot_budget": str(page.slot_budget),
+        "lead": page.lead, "credits": page.credits, "slogan": page.slogan, "byline_style": page.byline_style,
+    }
+
+
+async def update_settings(
+    conn: aiosqlite.Connection, page_id: int, changes: dict[str, str], user_id: int
+) -> PageForm:
+    """Change any of the page's settings until it is printed; the form comes back with its errors
+    (nothing written) or with the clean fields (written, one recorded event)."""
+    page = await _page(conn, page_id, states=("draft", "locked"))
+    values = {**page_settings_values(page), **changes}
+    form = validate_page(values)
+    if not form.errors and int(form.fields["slots"]) < page.essay_count:  # type: ignore[call-overload]
+        form.errors["slots"] = f"本版已有 {page.essay_count} 篇文章，篇数不能少于 {page.essay_count}。"
+    if form.errors:
+        return form
+    before = {"paper": page.paper, "pub_date": page.pub_date, "page_label": page.page_label,
+              "column_title": page.column_title, "slots": page.slots, "slot_budget": page.slot_budget,
+              "lead": page.lead, "credits": page.credits, "slogan": page.slogan, "byline_style": page.byline_style}
+    changed = {k: v for k, v in form.fields.items() if before.get(k) != v}
+    if changed:
+        await store.update_page(conn, page_id, **changed)
+        await store.add_page_event(conn, page_id, "settings", user_id, reason="、".join(_SETTING_LABELS[k] for k in changed))
+    return form
+
+
+async def delete_draft(conn: aiosqlite.Connection, page_id: int, user_id: int) -> None:
+    await _page(conn, page_id, states=("draft",))
+    await store.add_page_event(conn, page_id, "delete", user_id)
+    await store.delete_page(conn, page_id, user_id)
+
+
+async def reveal_phones(conn: aiosqlite.Connection, page_id: int, user_id: int) -> dict[int, str]:
+    """The phones of the page's unverified authors, for the verification forms; each view recorded."""
+    await _page(conn, page_id)
+    phones: dict[int, str] = {}
+    for slot in await store.list_slots(conn, page_id):
+        if not slot.verified_at:
+            await store.record_phone_view(conn, slot.essay.id, user_id)
+            phones[slot.essay.id] = slot.essay.phone or ""
+    return phones
+
+
+def print_date_warnings(page: PrintPage, slots: list[Slot], today: dt.date) -> list[str]:
+    """What the confirmation of 标记见报 warns about: an edition date before an essay was submitted,
+    or far from today."""
+    day = dt.date.fromisoformat(page.pub_date)
+    warnings = []
+    late = [s for s in slots if s.essay.submitted_at[:10] > page.pub_date]
+    if late:
+        names = "、".join(f"《{s.essay.headline}》" for s in late)
+        warnings.append(f"出版日期 {page.pub_date} 早于 {names} 的投稿日期：日期可能填错了。")
+    drift = (day - today).days
+    if abs(drift) > PRINT_DATE_DRIFT_DAYS:
+        when = f"{drift} 天之后" if drift > 0 else f"{-drift} 天之前"
+        warnings.append(f"出版日期是 {when}（今天 {today.isoformat()}）：请确认这是本期见报的日期。")
+    return warnings
 
 
 async def remove(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:

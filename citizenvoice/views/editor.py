@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -83,7 +84,8 @@ async def _page_or_404(conn, page_id: int) -> store.PrintPage:  # noqa: ANN001
     return page
 
 
-async def page_screen(request: Request, *, error: str = "", status_code: int = 200) -> Response:
+async def page_screen(request: Request, *, error: str = "", status_code: int = 200, phones: dict | None = None,
+                      settings_form: Any = None) -> Response:
     page_id = request.path_params["page_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
@@ -98,9 +100,63 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         "events": events, "roles": roles, "directions": directions, "error": error,
         "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES, "EVENT_LABELS": PAGE_EVENT_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
-        "print_bylines": printdesk.printed_bylines(page, slots, versions),
+        "print_bylines": printdesk.printed_bylines(page, slots, versions), "phones": phones or {},
+        "settings_values": settings_form.values if settings_form else printdesk.page_settings_values(page),
+        "settings_errors": settings_form.errors if settings_form else {},
     }
     return render(request, "editor/page.html", context, status_code=status_code)
+
+
+async def update_settings(request: Request) -> Response:
+    form_data = await read_form(request)
+    changes = {n: text_field(form_data, n) for n in printdesk.SETTING_FIELDS if n in form_data}
+    changes = {k: (normalize_text(v) if k in ("lead", "credits") else normalize_line(v)) for k, v in changes.items()}
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            form = await printdesk.update_settings(conn, page_id, changes, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    if form.errors:
+        return await page_screen(request, error="版面设置没有保存，请按提示修改。", settings_form=form, status_code=422)
+    return _back(page_id, "#settings", notice="settings")
+
+
+async def delete_page(request: Request) -> Response:
+    await read_form(request)
+    user_id = await _user_id(request)
+    page_id = request.path_params["page_id"]
+    try:
+        async with request.app.state.db.write() as conn:
+            await printdesk.delete_draft(conn, page_id, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/editor?notice=deleted", status_code=303)
+
+
+async def reveal_phones(request: Request) -> Response:
+    await read_form(request)
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            phones = await printdesk.reveal_phones(conn, page_id, user_id)
+    except PrintDeskError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+    response = await page_screen(request, phones=phones)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+async def confirm_printed(request: Request) -> Response:
+    page_id = request.path_params["page_id"]
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        slots = await store.list_slots(conn, page_id)
+    if page.state != "locked":
+        return _back(page_id)
+    context = {"page": page, "slots": slots, "edition": printdesk.printed_edition(page),
+               "warnings": printdesk.print_date_warnings(page, slots, dt.datetime.now(dt.UTC).date())}
+    return render(request, "editor/printed_confirm.html", context)
 
 
 async def candidates(request: Request) -> Response:
@@ -145,11 +201,13 @@ async def _act(request: Request, action, *, anchor: str = "", notice: str = "") 
 
 async def place(request: Request) -> Response:
     form = await read_form(request)
-    essay_id = numbers.parse_int(text_field(form, "essay_id"), low=1)
-    if essay_id is None:
+    raw = form.getlist("essay_id")
+    essay_ids = [numbers.parse_int(str(v), low=1) for v in raw]
+    if None in essay_ids:
         raise HTTPException(422, "请选择一篇文章。")
     user_id, city = await _user_id(request), site_settings(request).city
-    return await _act(request, lambda conn, page_id: printdesk.place(conn, page_id, essay_id, user_id, city),
+    ids = [i for i in essay_ids if i is not None]
+    return await _act(request, lambda conn, page_id: printdesk.place_many(conn, page_id, ids, user_id, city),
                       notice="placed")
 
 
@@ -337,6 +395,10 @@ routes = [
     route(_P + "/lock", lock, access=EDITOR, methods=["POST"]),
     route(_P + "/unlock", unlock, access=EDITOR, methods=["POST"]),
     route(_P + "/printed", mark_printed, access=EDITOR, methods=["POST"]),
+    route(_P + "/printed", confirm_printed, access=EDITOR),
+    route(_P + "/settings", update_settings, access=EDITOR, methods=["POST"]),
+    route(_P + "/delete", delete_page, access=EDITOR, methods=["POST"]),
+    route(_P + "/phones", reveal_phones, access=EDITOR, methods=["POST"]),
     route(_P + "/proof.pdf", proof_pdf, access=EDITOR),
     route(_P + "/preview.png", preview_png, access=EDITOR),
     route(_P + "/package.zip", package_zip, access=EDITOR),
