@@ -10,6 +10,8 @@ from factories import make_essay
 from support import db_read
 from test_printdesk import VOICES, _page, _post
 
+from citizenvoice.domain import printdesk
+
 
 def _four(client) -> list[int]:
     return [
@@ -171,7 +173,7 @@ def test_verification_from_the_page_screen_one_form_per_essay(staff_client):
 def test_marking_printed_asks_for_confirmation_with_the_date_warnings(staff_client):
     client = staff_client("editor")
     essay_id = _four(client)[0]
-    far = (dt.date.today() - dt.timedelta(days=400)).isoformat()
+    far = (printdesk.beijing_today() - dt.timedelta(days=400)).isoformat()
     page_id = _page(client, date=far)
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     _post(client, f"/editor/pages/{page_id}/lock", override_reason="测试")
@@ -191,7 +193,7 @@ def test_marking_printed_asks_for_confirmation_with_the_date_warnings(staff_clie
 def test_a_near_date_after_submission_has_no_warning(staff_client):
     client = staff_client("editor")
     essay_id = _four(client)[0]
-    page_id = _page(client, date=(dt.date.today() + dt.timedelta(days=1)).isoformat())
+    page_id = _page(client, date=printdesk.next_edition_date())
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
     _post(client, f"/editor/pages/{page_id}/lock", override_reason="测试")
     confirm = _doc(client.get(f"/editor/pages/{page_id}/printed").text)

@@ -199,6 +199,18 @@ async def reveal_phones(conn: aiosqlite.Connection, page_id: int, user_id: int) 
     return phones
 
 
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing_today() -> dt.date:
+    return dt.datetime.now(_BEIJING).date()
+
+
+def next_edition_date() -> str:
+    """The new-page form's default date: a page is usually made for tomorrow's paper."""
+    return (beijing_today() + dt.timedelta(days=1)).isoformat()
+
+
 def print_date_warnings(page: PrintPage, slots: list[Slot], today: dt.date) -> list[str]:
     """What the confirmation of 标记见报 warns about: an edition date before an essay was submitted,
     or far from today."""

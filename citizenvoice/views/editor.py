@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -51,7 +50,8 @@ async def index(request: Request) -> Response:
 def _index_context(request: Request, pages: list, total: int, page_number: int, form: Any = None) -> dict:
     site = site_settings(request)  # the admin may have renamed the paper or the column
     defaults = {"paper": site.paper_name, "column_title": site.column_title, "slots": "4",
-                "slot_budget": "500", "page_label": "", "date": "", "lead": "", "credits": "",
+                "slot_budget": "500", "page_label": "", "date": printdesk.next_edition_date(),
+                "lead": "", "credits": "", "slogan": "",
                 "byline_style": "under_headline"}
     return {
         "pages": pages, "total": total, "page_number": page_number, "has_next": page_number * PAGE_SIZE < total,
@@ -62,8 +62,7 @@ def _index_context(request: Request, pages: list, total: int, page_number: int, 
 
 async def create_page(request: Request) -> Response:
     form_data = await read_form(request)
-    names = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits", "byline_style")
-    values = {n: text_field(form_data, n) for n in names}
+    values = {n: text_field(form_data, n) for n in printdesk.SETTING_FIELDS}
     values = {k: (normalize_text(v) if k in ("lead", "credits") else normalize_line(v)) for k, v in values.items()}
     form = printdesk.validate_page(values)
     if form.errors:
@@ -155,7 +154,7 @@ async def confirm_printed(request: Request) -> Response:
     if page.state != "locked":
         return _back(page_id)
     context = {"page": page, "slots": slots, "edition": printdesk.printed_edition(page),
-               "warnings": printdesk.print_date_warnings(page, slots, dt.datetime.now(dt.UTC).date())}
+               "warnings": printdesk.print_date_warnings(page, slots, printdesk.beijing_today())}
     return render(request, "editor/printed_confirm.html", context)
 
 
