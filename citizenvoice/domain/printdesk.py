@@ -28,7 +28,7 @@ PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见�
 PAGE_EVENT_LABELS = {
     "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
     "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
-    "printed": "标记见报", "settings": "修改版面设置", "delete": "删除草稿版面",
+    "printed": "标记见报", "settings": "修改版面设置", "correct_online": "同时更正网络版", "delete": "删除草稿版面",
 }
 # The page settings an editor may change until the page is printed (the settings form's fields).
 SETTING_FIELDS = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits",
@@ -254,18 +254,62 @@ async def _slot(conn: aiosqlite.Connection, page_id: int, essay_id: int) -> Slot
     raise PrintDeskError("这篇文章不在本版。", 404)
 
 
+# "同时更正网络版" is for corrections (typos, facts), never for cuts: a print version this much shorter
+# than the online text is a cut, and the web keeps the author's full text.
+CORRECTION_MAX_SHRINK = 0.05
+
+
+@dataclass(frozen=True)
+class OnlineCorrection:
+    corrected: bool
+    signoff_requested: bool
+
+
 async def save_version(
-    conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, *, headline: str, byline: str, body: str
+    conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, *, headline: str, byline: str, body: str,
+    correct_online: bool = False, city: str = "",
 ) -> PrintVersion:
+    """A new print version; with ``correct_online`` its body also becomes the online text, as a
+    recorded edit (revision, audit event, search index, page caches through the essays triggers), and
+    a substantive correction asks the author to sign off on it."""
     await _page(conn, page_id, states=("draft",))
-    await _slot(conn, page_id, essay_id)
+    slot = await _slot(conn, page_id, essay_id)
+    if correct_online:
+        _refuse_cut_as_correction(slot.essay.body, body)
     version_id = await store.add_print_version(
         conn, page_id, essay_id, headline, byline, body, count_print_chars(body), user_id
     )
     await store.add_page_event(conn, page_id, "print_version", user_id, essay_id=essay_id)
+    if correct_online and body != slot.essay.body:
+        await correct_online_text(conn, page_id, slot.essay, version_id, body, user_id, city)
     saved = await store.get_print_version(conn, version_id)
     assert saved is not None
     return saved
+
+
+def _refuse_cut_as_correction(online: str, corrected: str) -> None:
+    before, after = count_print_chars(online), count_print_chars(corrected)
+    if before and after < before * (1 - CORRECTION_MAX_SHRINK):
+        raise PrintDeskError(
+            f"「同时更正网络版」只用于更正错字和事实。这一稿比网络版少了 {before - after} 字，属于见报删节，"
+            "网络版保留作者全文：请取消勾选后保存，或只改错字。", 422,
+        )
+
+
+async def correct_online_text(
+    conn: aiosqlite.Connection, page_id: int, essay: Essay, version_id: int, body: str, user_id: int, city: str
+) -> None:
+    if essay.status not in (Status.PUBLISHED, Status.PRINTED):
+        raise PrintDeskError("这篇文章当前不在网上发表，无法同步更正网络版。", 409)
+    substantive = is_substantive_change(essay.body, body)
+    await lifecycle.edit_text(
+        conn, essay.id, lifecycle.ActorRef(Actor.EDITOR, user_id), city=city, version=None,
+        headline=essay.headline, body=body, note="见报稿更正同步到网络版" + ("（请作者确认）" if substantive else ""),
+    )
+    await store.add_page_event(conn, page_id, "correct_online", user_id, essay_id=essay.id)
+    if substantive:
+        await store.request_signoff(conn, page_id, essay.id, version_id, user_id)
+        await store.add_page_event(conn, page_id, "signoff_request", user_id, essay_id=essay.id)
 
 
 async def reveal_phone(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> str:

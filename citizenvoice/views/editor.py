@@ -293,13 +293,17 @@ async def save_version(request: Request) -> Response:
     problem = _version_problem(values)
     if problem:
         return await slot_screen(request, error=problem, values=values, status_code=422)
-    user_id = await _user_id(request)
+    user_id, city = await _user_id(request), site_settings(request).city
+    correct_online = text_field(form, "correct_online") == "1"
     try:
         async with request.app.state.db.write() as conn:
-            await printdesk.save_version(conn, page_id, essay_id, user_id, **values)
+            await printdesk.save_version(conn, page_id, essay_id, user_id, **values, correct_online=correct_online,
+                                         city=city)
     except PrintDeskError as exc:
+        values["correct_online"] = "1" if correct_online else ""
         return await slot_screen(request, error=exc.message, values=values, status_code=exc.status)
-    return RedirectResponse(f"/editor/pages/{page_id}/slots/{essay_id}?saved=1", status_code=303)
+    saved = "online" if correct_online else "1"
+    return RedirectResponse(f"/editor/pages/{page_id}/slots/{essay_id}?saved={saved}", status_code=303)
 
 
 def _version_problem(values: dict[str, str]) -> str:

@@ -32,6 +32,7 @@ from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
 from citizenvoice.store.essays import Essay
 from citizenvoice.text import numbers
+from citizenvoice.text.diff import diff_html
 from citizenvoice.web import sitesettings
 from citizenvoice.web.forms import parse_form, read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
@@ -159,6 +160,14 @@ async def _access(request: Request) -> Access:
     return Access(essay, base, token)
 
 
+def _staff_correction(revisions: list[essay_store.Revision]) -> Any:
+    """The newsroom's last correction of the text (a moderator's edit, a print correction carried to
+    the web), as a diff the author can read; None when the author's own text is the latest."""
+    if len(revisions) < 2 or revisions[-1].actor_kind not in ("moderator", "editor"):
+        return None
+    return diff_html(revisions[-2].body, revisions[-1].body)
+
+
 async def _track_page(request: Request, access: Access, *, status_code: int = 200, **extra: Any) -> Response:
     essay = access.essay
     site = await sitesettings.refreshed(request)
@@ -173,6 +182,7 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "essay": essay,
         "events": events,
         "revision_count": len(revisions),
+        "staff_correction": _staff_correction(revisions),
         "signoff": signoff,
         "byline": lifecycle.essay_byline(essay, site.city),
         "can_withdraw": Action.WITHDRAW in actions,
