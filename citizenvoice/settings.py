@@ -42,6 +42,28 @@ def _review_levels(raw: str) -> int:
     return int(raw)
 
 
+# The paper's sheet for the proof and the DOCX: width × height in millimetres.
+PRINT_SHEETS = {"A3": (297, 420), "A4": (210, 297)}
+
+
+def _print_sheet(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in PRINT_SHEETS:
+        raise ValueError(f"expected one of {', '.join(PRINT_SHEETS)}, got {raw!r}")
+    return value
+
+
+def _body_sizes(raw: str) -> tuple[float, float]:
+    low, sep, high = raw.partition("-")
+    try:
+        sizes = (float(low), float(high if sep else low))
+    except ValueError as exc:
+        raise ValueError(f"expected sizes in points like 9-10.5, got {raw!r}") from exc
+    if not 6 <= sizes[0] <= sizes[1] <= 16:
+        raise ValueError(f"expected 6 <= smallest <= largest <= 16 points, got {raw!r}")
+    return sizes
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -74,6 +96,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reader_connections", int, 4, "Read-only SQLite connections per worker"),
     Setting("page_cache_mb", int, 32, "Memory per worker for finished public pages (0 turns the cache off)"),
     Setting("log_level", str, "INFO", "Logging level"),
+    Setting("print_sheet", _print_sheet, "A3", "The paper's sheet for the proof and the DOCX: A3 or A4"),
+    Setting("print_body_pt", _body_sizes, (9.0, 10.5), "The proof's body text size range in points, e.g. 9-10.5:"
+            " the proof picks the size in this range that fills the page best"),
 )
 
 
@@ -101,6 +126,8 @@ class Settings:
     reader_connections: int = 4
     page_cache_mb: int = 32
     log_level: str = "INFO"
+    print_sheet: str = "A3"
+    print_body_pt: tuple[float, float] = (9.0, 10.5)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

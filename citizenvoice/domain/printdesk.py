@@ -489,7 +489,8 @@ def printed_bylines(
 
 
 def export_page(
-    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path
+    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path, *,
+    editor: str = "", sheet: str = "A3", body_pt: tuple[float, float] = (9.0, 10.5),
 ) -> printexport.PrintPage:
     """The page as the exports see it: print versions in slot order, nothing private.
 
@@ -507,4 +508,6 @@ def export_page(
         credits=[line.strip() for line in page.credits.splitlines() if line.strip()],
         byline_style=page.byline_style,  # type: ignore[arg-type]
         essays=[_print_essay(slot, versions[slot.essay.id], media_dir) for slot in slots],
+        slogan=page.slogan, sheet=sheet, body_pt=body_pt, editor=editor, version=page.version,
+        generated_at=dt.datetime.now(dt.UTC),
     )

@@ -338,7 +338,10 @@ async def _export_page(request: Request, *, require_locked: bool) -> printexport
             raise HTTPException(409, "请先锁定版面，再导出清样、排版包和 Word 文件。")
         slots = await store.list_slots(conn, page_id)
         versions = await store.latest_versions(conn, page_id)
-    return printdesk.export_page(page, slots, versions, request.app.state.settings.media_path)
+    user = await sessions.current_user(request)
+    settings = request.app.state.settings
+    return printdesk.export_page(page, slots, versions, settings.media_path, editor=user.username if user else "",
+                                 sheet=settings.print_sheet, body_pt=settings.print_body_pt)
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response:
@@ -368,8 +371,11 @@ async def preview_png(request: Request) -> Response:
 
 
 async def package_zip(request: Request) -> Response:
+    encoding = request.query_params.get("encoding", "utf-8").lower()
+    if encoding not in printexport.PACKAGE_ENCODINGS:
+        raise HTTPException(422, "排版包的编码只能是 utf-8（默认，带 BOM）或 gb18030。")
     export = await _export_page(request, require_locked=True)
-    data = await run_in_threadpool(printexport.build_package_zip, export)
+    data = await run_in_threadpool(printexport.build_full_package, export, encoding)
     return _download(data, "application/zip", f"package-{export.page_label}-{export.date.isoformat()}.zip")
 
 
