@@ -20,6 +20,7 @@ from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.store.essays import Essay
 from citizenvoice.store.printdesk import PrintPage, PrintVersion, Slot
+from citizenvoice.text import printcheck
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import is_substantive_change
 
@@ -403,26 +404,9 @@ async def mark_printed(conn: aiosqlite.Connection, page_id: int, user_id: int, c
     await store.add_page_event(conn, page_id, "printed", user_id, reason=edition)
 
 
-# A paragraph may end on these; one that ends otherwise was probably broken mid-sentence.
-_PARAGRAPH_ENDINGS = tuple("。！？!?…；;：:”’」』）)》—.")
-
-
-@dataclass(frozen=True)
-class SuspectBreak:
-    paragraph: int  # 1-based, as the editor counts
-    ending: str  # the last words before the break
-    following: str  # the first words after it
-
-
-def suspect_breaks(body: str) -> list[SuspectBreak]:
-    """Paragraph breaks that fall inside a sentence: text copied from a narrow column often carries
-    the column's line ends as paragraph breaks. The editor sees them and mends the print version."""
-    paragraphs = printexport.paragraphs(body)
-    return [
-        SuspectBreak(number, text[-12:], paragraphs[number][:12])
-        for number, text in enumerate(paragraphs[:-1], start=1)
-        if not text.rstrip().endswith(_PARAGRAPH_ENDINGS)
-    ]
+# One detector for the moderator and the print desk (text/printcheck.py).
+SuspectBreak = printcheck.SuspectBreak
+suspect_breaks = printcheck.suspect_breaks
 
 
 def balance(slots: list[Slot]) -> tuple[dict[str, int], dict[str, int]]:

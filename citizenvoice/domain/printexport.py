@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from citizenvoice.settings import PRINT_SHEETS
+from citizenvoice.text.printcheck import paragraphs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "print" / "page.typ"
@@ -52,8 +53,6 @@ BylineStyle = Literal["under_headline", "after_body"]
 _CN_DIGITS = "〇一二三四五六七八九"
 _WEEKDAYS = "一二三四五六日"
 _PHOTO_TYPES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\u3000]*\n\s*")
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 
 class MissingCJKFont(RuntimeError):
@@ -144,23 +143,6 @@ def compose_byline(essay: PrintEssay, style: BylineStyle) -> Byline:
         return Byline(essay.name.strip(), f"（作者系{affiliation}）" if affiliation else "")
     line = essay.byline.strip() or f"{essay.affiliation.strip()} {essay.name.strip()}".strip()
     return Byline(line, "")
-
-
-def paragraphs(body: str) -> list[str]:
-    """Split a body at blank lines; a single line break inside a paragraph is joined away.
-
-    Leading spaces (authors often type "　　" as an indent) are dropped: print indents by style.
-    """
-    result = []
-    for block in _PARAGRAPH_BREAK.split(body.replace("\r\n", "\n").strip()):
-        lines = [line.strip(" \t\u3000") for line in block.split("\n")]
-        text = ""
-        for line in filter(None, lines):
-            joiner = "" if not text or _CJK.match(text[-1]) or _CJK.match(line[0]) else " "
-            text += joiner + line
-        if text:
-            result.append(text)
-    return result
 
 
 def _photo_kind(path: Path | None) -> str | None:

@@ -14,7 +14,7 @@ from citizenvoice.domain.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE
 from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import printdesk as store
-from citizenvoice.text import numbers
+from citizenvoice.text import numbers, printcheck
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import diff_html, is_substantive_change
 from citizenvoice.text.normalize import normalize_line, normalize_text
@@ -277,6 +277,9 @@ async def slot_screen(request: Request, *, error: str = "", values: dict | None 
         "signoff": signoff, "phone_views": views, "phone": phone, "error": error, "AUTHOR_ROLES": AUTHOR_ROLES,
         "print_byline": printdesk.byline_as_printed(page.byline_style, slot.essay, latest),
         "suspect_breaks": printdesk.suspect_breaks(latest.body),
+        # the moderator's print suggestions, the mid-sentence breaks being listed above already
+        "print_flags": [f for f in printcheck.print_flags(latest.body) if f.kind != "mid_sentence_break"],
+        "PRINT_FLAG_LABELS": printcheck.PRINT_FLAG_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES,
     }
     return render(request, "editor/slot.html", context, status_code=status_code)

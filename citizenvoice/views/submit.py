@@ -191,7 +191,8 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "email": submission.mask_email(essay.email),
         "page_url": str(request.url.replace(query="", fragment="")),
         "queue_hours": request.app.state.settings.queue_target_hours,
-        "values": {"headline": essay.headline, "body": essay.body},
+        "values": {"headline": essay.headline, "body": essay.body, "author_name": essay.author_name,
+                   "affiliation": essay.affiliation},
         "errors": {},
         "alert": "",
         "revise_alert": "",
@@ -239,9 +240,11 @@ def _why(exc: Exception) -> str:
 
 async def revise(request: Request) -> Response:
     form = await parse_form(request)
-    raw = {name: text_field(form, name) for name in ("headline", "body", CSRF_FIELD)}
     access = await _access(request)
-    checked = submission.validate_revision(raw)
+    raw = {name: text_field(form, name) for name in ("headline", "body", CSRF_FIELD)}
+    for name in ("author_name", "affiliation"):  # a form without them keeps the byline as it is
+        raw[name] = text_field(form, name) if name in form else getattr(access.essay, name)
+    checked = submission.validate_author_revision(raw)
     if not csrf_valid(request, raw[CSRF_FIELD]):
         return await _track_page(request, access, status_code=403, values=checked.values,
                                  revise_alert=f"{CSRF_FAILED_MESSAGE}您修改的内容还在下面。")
@@ -250,8 +253,11 @@ async def revise(request: Request) -> Response:
     site = await sitesettings.refreshed(request)
     try:
         async with request.app.state.db.write() as conn:
+            byline = {k: checked.values[k] for k in ("author_name", "affiliation")
+                      if checked.values[k] != getattr(access.essay, k)}
             await lifecycle.resubmit(conn, access.essay.id, city=site.city, version=_version(form),
-                                     headline=checked.values["headline"], body=checked.values["body"])
+                                     headline=checked.values["headline"], body=checked.values["body"],
+                                     extra=byline or None)
             await moderation.screen_essay(conn, request.app.state.screener, access.essay.id)
     except (IllegalTransition, lifecycle.StaleVersion) as exc:
         fresh = await _access(request)
