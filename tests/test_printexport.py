@@ -301,8 +301,14 @@ def test_over_long_page_is_flagged_and_the_proof_says_so() -> None:
     for essay in page.essays:
         essay.body = "\n\n".join([essay.body] * 3)
     proof = printexport.render_proof_pdf(page)
-    assert proof.overflow is True and proof.pages > 1
-    assert "超版：内容超出本版，请删减" in pdf_text(proof.pdf)
+    assert proof.overflow is True and proof.layout["overflow"] is True
+    assert proof.layout["body_size"] == 9.0  # it tried down to the smallest size of the range
+    text = pdf_text(proof.pdf)
+    assert "超版：内容超出本版，请删减" in text
+    cut = [c["i"] for c in proof.layout["cuts"]]
+    assert len(cut) == 2  # one slot per row is named, with what it must lose
+    for i in cut:
+        assert re.search(rf"第{i + 1}篇需删约\d+行（约\d+字）", text), text[:400]
 
 
 @needs_fonts

@@ -52,6 +52,7 @@ BylineStyle = Literal["under_headline", "after_body"]
 
 _CN_DIGITS = "〇一二三四五六七八九"
 _WEEKDAYS = "一二三四五六日"
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _PHOTO_TYPES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
 
 
@@ -94,6 +95,18 @@ class ProofResult:
     pdf: bytes
     overflow: bool
     pages: int
+    layout: dict | None = None  # the template's <cv-layout>: body size, free share, per-essay columns
+
+
+@dataclass(frozen=True)
+class ProofFit:
+    """What the page screen says about the proof: how full the page is and what does not fit."""
+
+    body_size: float
+    free_percent: int
+    blank_marked: bool
+    overflow: bool
+    headlines_split: list[int]  # slots whose headline is set in two lines
 
 
 @dataclass(frozen=True)
@@ -209,6 +222,72 @@ def _typst_fonts(font_dirs: tuple[Path, ...]):
     return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=existing)
 
 
+# The proof's leading, as a share of the body size (the paper sets about 0.6–0.75 em), and the share of
+# the sheet left free past which the free room is marked "留白 约 N%" rather than spread between rows.
+BODY_LEADING = 0.68
+BLANK_THRESHOLD = 0.04
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def proof_stamp(page: PrintPage) -> str:
+    """The text beside "清样" in the proof's margin: page label, edition date, version, editor, time."""
+    when = (page.generated_at or dt.datetime.now(dt.UTC)).astimezone(_BEIJING)
+    parts = [f"{page.page_label}版", chinese_date(page.date), f"版面第 {page.version} 版" if page.version else "",
+             f"编辑 {page.editor}" if page.editor else "", f"打印于 {when:%Y-%m-%d %H:%M} 北京时间"]
+    return " · ".join(p for p in parts if p)
+
+
+# Headline sizes (pt) by essays in the row, and the proof's text width: the template's numbers, so the
+# slot screen can say before a proof is made whether a headline fits one line.
+HEADLINE_RANGES = {1: (22, 32), 2: (18, 26), 3: (15, 22)}
+PROOF_MARGIN_MM = 15
+ESSAY_GAP_MM = 6
+
+
+@dataclass(frozen=True)
+class HeadlineFit:
+    size: int
+    lines: list[str]
+    fits: bool  # False: even two lines at the smallest size are too wide
+
+
+def _headline_width(text: str, size: float) -> float:
+    """Width in pt: a CJK character or full-width mark is one em, anything else about half."""
+    return sum(size if _CJK.match(ch) else size * 0.55 for ch in text)
+
+
+def headline_lines(title: str) -> list[str]:
+    """Two balanced lines (at punctuation or a space near the middle), never a line under 3 characters;
+    the template's rule."""
+    n = len(title)
+    if n < 6:
+        return [title]
+    mid = (n + 1) // 2
+    best = mid
+    for d in (0, 1, -1, 2, -2):
+        at = mid + d
+        if at >= 3 and n - at >= 3 and title[at - 1] in "，、： 　":
+            best = at
+            break
+    return [title[:best].strip(), title[best:].strip()]
+
+
+def headline_fit(title: str, per_row: int, sheet: str = "A3") -> HeadlineFit:
+    """How the proof sets a headline in a row of ``per_row`` essays: one line at the largest size of its
+    range that fits, else two balanced lines (estimated from character widths)."""
+    width_mm = PRINT_SHEETS.get(sheet, PRINT_SHEETS["A3"])[0] - 2 * PROOF_MARGIN_MM
+    cell = (width_mm - (per_row - 1) * ESSAY_GAP_MM) / per_row * 72 / 25.4
+    low, high = HEADLINE_RANGES.get(per_row, HEADLINE_RANGES[3])
+    for size in range(high, low - 1, -1):
+        if _headline_width(title, size) <= cell:
+            return HeadlineFit(size, [title], True)
+    lines = headline_lines(title)
+    for size in range(high, 8, -1):
+        if max(_headline_width(line, size) for line in lines) <= cell:
+            return HeadlineFit(size, lines, size >= low)
+    return HeadlineFit(8, lines, False)
+
+
 # ---- the proof ----------------------------------------------------------------------------------
 
 
@@ -238,6 +317,10 @@ def _typst_data(page: PrintPage, photos: dict[int, str | None], fonts: CJKFonts)
         "rows": _rows(len(essays)),
         "essays": essays,
         "fonts": {"serif": fonts.serif, "sans": fonts.sans},
+        "sheet": dict(zip(("w", "h"), PRINT_SHEETS.get(page.sheet, PRINT_SHEETS["A3"]), strict=True)),
+        "body": {"min": float(page.body_pt[0]), "max": float(page.body_pt[1]), "leading": BODY_LEADING},
+        "blank_threshold": BLANK_THRESHOLD,
+        "stamp": proof_stamp(page),
     }
 
 
@@ -277,7 +360,39 @@ def _compile(page: PrintPage, font_dirs: Sequence[Path | str] | None, fmt: str, 
 def render_proof_pdf(page: PrintPage, *, font_dirs: Sequence[Path | str] | None = None) -> ProofResult:
     """Typeset ``page`` as an A3 proof; ``overflow`` is True (and the proof says so) if it does not fit."""
     pdf, fit = _compile(page, font_dirs, "pdf")
-    return ProofResult(pdf=pdf, overflow=bool(fit["overflow"]), pages=int(fit["pages"]))
+    return ProofResult(pdf=pdf, overflow=bool(fit["overflow"]), pages=int(fit["pages"]), layout=fit.get("layout"))
+
+
+def proof_fit(page: PrintPage, *, font_dirs: Sequence[Path | str] | None = None) -> ProofFit:
+    """Typeset the page and report its fill (cached per page content: the page screen asks often)."""
+    key = json.dumps(dataclasses_asdict(page), ensure_ascii=False, default=str, sort_keys=True)
+    return _proof_fit_cached(key, page, tuple(str(d) for d in font_dirs) if font_dirs else None)
+
+
+def dataclasses_asdict(page: PrintPage) -> dict:
+    import dataclasses
+
+    data = dataclasses.asdict(page)
+    data.pop("generated_at", None)  # the stamp's time does not change the layout
+    return data
+
+
+_FIT_CACHE: dict[str, ProofFit] = {}
+
+
+def _proof_fit_cached(key: str, page: PrintPage, font_dirs: tuple[str, ...] | None) -> ProofFit:
+    if key not in _FIT_CACHE:
+        result = render_proof_pdf(page, font_dirs=font_dirs)
+        layout = result.layout or {}
+        ordered = _ordered(page)
+        if len(_FIT_CACHE) > 64:
+            _FIT_CACHE.clear()
+        _FIT_CACHE[key] = ProofFit(
+            body_size=float(layout.get("body_size", 0)), free_percent=round(float(layout.get("free_ratio", 0)) * 100),
+            blank_marked=bool(layout.get("blank_marked")), overflow=result.overflow,
+            headlines_split=[ordered[e["i"]].slot for e in layout.get("essays", []) if len(e["headline_lines"]) > 1],
+        )
+    return _FIT_CACHE[key]
 
 
 def render_preview_png(
