@@ -199,3 +199,39 @@ def test_a_near_date_after_submission_has_no_warning(staff_client):
     confirm = _doc(client.get(f"/editor/pages/{page_id}/printed").text)
     assert confirm.xpath("//*[contains(@class, 'alert-warn')]") == []
     assert confirm.xpath("//form[@method='post']//button[starts-with(normalize-space(), '确认')]")
+
+
+def test_the_page_screen_says_how_full_the_proof_is(staff_client):
+    from test_printdesk import _full_page, fonts_ready
+
+    if not fonts_ready():
+        import pytest
+
+        pytest.skip("no CJK font")
+    client = staff_client("editor")
+    page_id, _ = _full_page(client)  # four short essays: far from filling an A3 page
+    note = _text(_doc(client.get(f"/editor/pages/{page_id}").text).get_element_by_id("proof-fit"))
+    assert "留白 约" in note and "%" in note and "最大字号 10.5pt" in note
+
+
+def test_the_slot_screen_warns_when_a_headline_needs_two_lines(staff_client):
+    client = staff_client("editor")
+    essay_id = _four(client)[0]
+    page_id = _page(client, slots="6")
+    _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    url = f"/editor/pages/{page_id}/slots/{essay_id}"
+    assert "headline-fit" not in client.get(url).text
+    _post(client, url + "/version", headline="以深耕细作的功夫让老企业走上高质量发展", byline="锦州市民 王建国",
+          body=client.portal.call(_body, client, essay_id))
+    warning = _text(_doc(client.get(url).text).get_element_by_id("headline-fit"))
+    assert "一行放不下" in warning and "「以深耕细作的功夫让老」/「企业走上高质量发展」" in warning
+
+
+async def _body_of(conn, essay_id):
+    cursor = await conn.execute("SELECT body FROM essays WHERE id = ?", (essay_id,))
+    return (await cursor.fetchone())[0]
+
+
+async def _body(client, essay_id):
+    async with client.app.state.db.read() as conn:
+        return await _body_of(conn, essay_id)

@@ -174,6 +174,12 @@ def _ordered(page: PrintPage) -> list[PrintEssay]:
     return sorted(page.essays, key=lambda e: e.slot)
 
 
+def per_row(count: int, position: int) -> int:
+    """How many essays share the row of the essay at ``position`` (1-based) on a page of ``count``."""
+    rows = _rows(max(count, position))
+    return next((len(r) for r in rows if position - 1 in r), 1)
+
+
 def _rows(count: int) -> list[list[int]]:
     """Essay indices per row: at most three in a row, earlier rows fuller (6 → 3+3, 5 → 3+2, 4 → 2+2)."""
     if count == 0:

@@ -94,8 +94,9 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         check = await printdesk.lock_check(conn, page)
         events = await store.page_events(conn, page_id)
     roles, directions = printdesk.balance(slots)
+    fit = await _proof_fit(request, page, slots, versions)
     context = {
-        "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check,
+        "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check, "fit": fit,
         "events": events, "roles": roles, "directions": directions, "error": error,
         "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES, "EVENT_LABELS": PAGE_EVENT_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
@@ -104,6 +105,19 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         "settings_errors": settings_form.errors if settings_form else {},
     }
     return render(request, "editor/page.html", context, status_code=status_code)
+
+
+async def _proof_fit(request: Request, page, slots, versions) -> printexport.ProofFit | None:  # noqa: ANN001
+    """How full the proof is, for the page screen; None without essays or without the CJK fonts."""
+    if not slots or any(s.essay.id not in versions for s in slots):
+        return None
+    settings = request.app.state.settings
+    export = printdesk.export_page(page, slots, versions, settings.media_path, sheet=settings.print_sheet,
+                                   body_pt=settings.print_body_pt)
+    try:
+        return await run_in_threadpool(printexport.proof_fit, export)
+    except printexport.MissingCJKFont:
+        return None
 
 
 async def update_settings(request: Request) -> Response:
@@ -276,6 +290,8 @@ async def slot_screen(request: Request, *, error: str = "", values: dict | None 
         "diff": diff_html(slot.essay.body, latest.body), "substantive": is_substantive_change(slot.essay.body, latest.body),
         "signoff": signoff, "phone_views": views, "phone": phone, "error": error, "AUTHOR_ROLES": AUTHOR_ROLES,
         "print_byline": printdesk.byline_as_printed(page.byline_style, slot.essay, latest),
+        "headline_fit": printexport.headline_fit(
+            latest.headline, printexport.per_row(page.slots, slot.position), request.app.state.settings.print_sheet),
         "suspect_breaks": printdesk.suspect_breaks(latest.body),
         # the moderator's print suggestions, the mid-sentence breaks being listed above already
         "print_flags": [f for f in printcheck.print_flags(latest.body) if f.kind != "mid_sentence_break"],
