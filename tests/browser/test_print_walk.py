@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import DESKTOP, PHONE
 
 pytestmark = pytest.mark.browser
 
@@ -48,6 +48,15 @@ class Walk:
         self.page.screenshot(path=str(SHOTS / f"{len(self.actions):02d}-{name}.png"), full_page=True)
 
 
+def fits_a_phone(page: Any, name: str) -> None:
+    """The same screen at 375 px: nothing wider than the phone (not counted as an action)."""
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    page.screenshot(path=str(SHOTS / f"phone-{name}.png"), full_page=True)
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    assert width <= PHONE[0], f"{name} is {width}px wide on a 375px phone"
+
+
 def test_four_essays_from_the_approved_pool_to_printed(page_factory: Any, citizenvoice_cli: Callable[..., Any]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     citizenvoice_cli("demo")
@@ -77,6 +86,7 @@ def test_four_essays_from_the_approved_pool_to_printed(page_factory: Any, citize
     assert page.locator("#slots li").count() == 4
     walk.click(page.get_by_role("button", name=re.compile("显示本版未核实作者的电话")), "显示电话")
     walk.shot("phones-shown")
+    fits_a_phone(page, "page-screen")
     for _ in range(4):
         form = page.locator("form.verify-form").first
         note = form.locator("input[name=note]")
@@ -87,6 +97,7 @@ def test_four_essays_from_the_approved_pool_to_printed(page_factory: Any, citize
     walk.click(page.get_by_role("button", name="锁定版面"), "锁定版面")
     walk.click(page.get_by_role("button", name="标记为已见报"), "标记为已见报")
     walk.shot("confirm")
+    fits_a_phone(page, "confirm")
     walk.click(page.get_by_role("button", name=re.compile("^确认")), "确认见报")
     assert page.url.startswith(page_url)
     assert "已标记见报" in page.content()
