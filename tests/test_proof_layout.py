@@ -15,6 +15,7 @@ from html import unescape
 
 import pytest
 from test_printexport import demo_page, needs_fonts, pdf_text
+from test_printexport import photo as photo  # a fixture
 
 from citizenvoice.domain import printexport
 
@@ -102,9 +103,13 @@ def essay_columns(page: printexport.PrintPage, proof: printexport.ProofResult, f
         assert len(cols) == n * len(indices), f"row {r}: {len(cols)} columns found"
         for j, i in enumerate(indices):
             result[i] = [max(w.y1 for w in col) for col in cols[j * n:(j + 1) * n]]
-    ys = sorted({round(w.y0, 1) for col in columns_of(body) for w in col})
-    advance = statistics.median(b - a for a, b in zip(ys, ys[1:], strict=False) if 5 < b - a < 30)
-    return result, advance
+    steps = []
+    for col in columns_of(body):  # the pitch of consecutive lines within each column
+        ys = sorted(w.y0 for w in col)
+        steps += [b - a for a, b in zip(ys, ys[1:], strict=False) if 5 < b - a < 30]
+    advance = statistics.median(steps)
+    assert abs(advance - proof.layout["advance"]) < 0.5  # the rendered line pitch is the planned one
+    return result, proof.layout["advance"]
 
 
 @pytest.mark.parametrize("count", [4, 5, 6])
@@ -202,3 +207,14 @@ def test_the_proof_stamp_is_in_the_margin_of_every_proof(tmp_path) -> None:
         proof.pdf)
     stamp = [w for w in words(proof.pdf, tmp_path) if w.text == "清样"]
     assert stamp and all(w.y0 > (420 - 12) * MM for w in stamp)  # below the text area, in the margin
+
+
+@pytest.mark.parametrize("count", [4, 5, 6])
+def test_columns_stay_balanced_with_a_photo(count, photo, tmp_path) -> None:
+    page = page_of(count)
+    page.essays[1].photo_path = photo
+    proof = printexport.render_proof_pdf(page)
+    assert not proof.overflow
+    bottoms, advance = essay_columns(page, proof, words(proof.pdf, tmp_path))
+    for i, cols in bottoms.items():
+        assert max(cols) - min(cols) <= advance * 1.05, (i, cols, advance)
