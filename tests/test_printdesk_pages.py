@@ -7,7 +7,7 @@ import datetime as dt
 
 import lxml.html
 from factories import make_essay
-from support import db_read
+from support import SAMPLE_BODY, db_read
 from test_printdesk import VOICES, _page, _post
 
 from citizenvoice.domain import printdesk
@@ -116,14 +116,20 @@ def test_settings_are_refused_once_printed(staff_client):
 
 def test_a_draft_is_deleted_recorded_and_its_essays_freed(staff_client):
     client = staff_client("editor")
-    essay_id = _four(client)[0]
+    essay_id, token = make_essay(client, "published", headline="删除草稿的测试")
     page_id = _page(client, page_label="T11")
     _post(client, f"/editor/pages/{page_id}/slots", essay_id=str(essay_id))
+    cut = SAMPLE_BODY.split("\n\n")[0] + "\n\n" + SAMPLE_BODY.split("\n\n")[2]
+    _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/version", headline="删除草稿的测试",
+          byline="锦州市民 李春梅", body=cut)
+    assert _post(client, f"/editor/pages/{page_id}/slots/{essay_id}/signoff").status_code == 303
+    assert "查看见报稿并答复" in client.get(f"/track/{token}").text
     response = _post(client, f"/editor/pages/{page_id}/delete")
     assert response.status_code == 303 and response.headers["location"].startswith("/editor")
     assert "草稿版面已删除" in client.get(response.headers["location"]).text
     assert client.get(f"/editor/pages/{page_id}").status_code == 404
     assert "T11" not in client.get("/editor").text
+    assert "查看见报稿并答复" not in client.get(f"/track/{token}").text  # the author is no longer asked
     other = _page(client)
     assert _post(client, f"/editor/pages/{other}/slots", essay_id=str(essay_id)).status_code == 303
 

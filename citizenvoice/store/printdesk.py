@@ -247,7 +247,9 @@ _SIGNOFF_SELECT = (
 
 
 async def latest_signoff(conn: aiosqlite.Connection, essay_id: int, page_id: int | None = None) -> Signoff | None:
-    where, params = "r.essay_id = ?", [essay_id]
+    # a deleted draft's requests are void: the author is no longer asked
+    where = "r.essay_id = ? AND r.page_id IN (SELECT id FROM print_pages WHERE deleted_at IS NULL)"
+    params: list[object] = [essay_id]
     if page_id is not None:
         where, params = where + " AND r.page_id = ?", [*params, page_id]
     row = await fetch_one(conn, f"{_SIGNOFF_SELECT} WHERE {where} ORDER BY r.id DESC LIMIT 1", params)
