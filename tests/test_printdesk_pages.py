@@ -128,7 +128,9 @@ def test_a_draft_is_deleted_recorded_and_its_essays_freed(staff_client):
     assert response.status_code == 303 and response.headers["location"].startswith("/editor")
     assert "草稿版面已删除" in client.get(response.headers["location"]).text
     assert client.get(f"/editor/pages/{page_id}").status_code == 404
-    assert "T11" not in client.get("/editor").text
+    index = _doc(client.get("/editor").text)
+    assert not index.xpath("//table//td[normalize-space()='T11']")  # not among the pages
+    assert "T11版" in _text(index.get_element_by_id("deleted-pages")) and "editor-user" in _text(index)
     assert "查看见报稿并答复" not in client.get(f"/track/{token}").text  # the author is no longer asked
     other = _page(client)
     assert _post(client, f"/editor/pages/{other}/slots", essay_id=str(essay_id)).status_code == 303

@@ -176,6 +176,27 @@ async def delete_page(conn: aiosqlite.Connection, page_id: int, user_id: int) ->
     )
 
 
+@dataclass(frozen=True)
+class DeletedPage:
+    id: int
+    pub_date: str
+    page_label: str
+    column_title: str
+    deleted_at: str
+    deleted_by_name: str | None
+
+
+async def deleted_pages(conn: aiosqlite.Connection, *, limit: int = 10) -> list[DeletedPage]:
+    rows = await fetch_all(
+        conn,
+        "SELECT p.id, p.pub_date, p.page_label, p.column_title, p.deleted_at, u.username AS deleted_by_name"
+        " FROM print_pages p LEFT JOIN users u ON u.id = p.deleted_by"
+        " WHERE p.deleted_at IS NOT NULL ORDER BY p.deleted_at DESC, p.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [DeletedPage(**dict(r)) for r in rows]
+
+
 async def remove_essay(conn: aiosqlite.Connection, page_id: int, essay_id: int) -> None:
     await conn.execute("DELETE FROM print_slots WHERE page_id = ? AND essay_id = ?", (page_id, essay_id))
 

@@ -44,7 +44,9 @@ async def index(request: Request) -> Response:
     async with request.app.state.db.read() as conn:
         pages = await store.list_pages(conn, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
         total = await store.count_pages(conn)
-    return render(request, "editor/index.html", _index_context(request, pages, total, page_number))
+        deleted = await store.deleted_pages(conn)
+    context = _index_context(request, pages, total, page_number)
+    return render(request, "editor/index.html", {**context, "deleted": deleted})
 
 
 def _index_context(request: Request, pages: list, total: int, page_number: int, form: Any = None) -> dict:
