@@ -115,6 +115,24 @@ def test_a_revising_author_corrects_the_byline(client, staff) -> None:
     assert (stored.author_name, stored.affiliation, stored.status) == ("王海燕", "锦州港集团 工程师", "pending")
     staff.act_as("anna")
     assert "锦州港集团 工程师 王海燕" in client.get(f"/moderate/{essay_id}").text
+    assert "署名" not in text_of(client.get(f"/moderate/{essay_id}").text, "flags")
+
+
+def test_a_corrected_byline_is_screened_for_the_moderator(client, staff) -> None:
+    staff.anonymous()
+    token = submit_essay(client)
+    staff.act_as("anna")
+    essay_id = run_db(client, lambda conn: essay_store.get_by_token(conn, token)).id
+    decide(client, essay_id, "revise", note="请补充您的单位，见报时署名用。")
+    staff.anonymous()
+    track = client.get(f"/track/{token}").text
+    client.post(f"/track/{token}/revise", data={
+        "csrf_token": csrf_from(track), "version": str(essay(client, essay_id).version),
+        "headline": valid_form()["headline"], "body": valid_form()["body"],
+        "author_name": "王海燕", "affiliation": "网络刷单工作室 13912345678"})  # fmt: skip
+    staff.act_as("anna")
+    flags = text_of(client.get(f"/moderate/{essay_id}").text, "flags")
+    assert "署名" in flags and "刷单" in flags
 
 
 def test_the_slot_screen_lists_the_same_print_problems(client, staff) -> None:
