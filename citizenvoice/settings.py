@@ -49,6 +49,26 @@ def _origins(raw: str) -> tuple[str, ...]:
         if scheme not in {"http", "https"} or not host or "/" in host:
             raise ValueError(f"expected origins such as https://example.cn, got {origin!r}")
     return origins
+# The paper's sheet for the proof and the DOCX: width × height in millimetres.
+PRINT_SHEETS = {"A3": (297, 420), "A4": (210, 297)}
+
+
+def _print_sheet(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in PRINT_SHEETS:
+        raise ValueError(f"expected one of {', '.join(PRINT_SHEETS)}, got {raw!r}")
+    return value
+
+
+def _body_sizes(raw: str) -> tuple[float, float]:
+    low, sep, high = raw.partition("-")
+    try:
+        sizes = (float(low), float(high if sep else low))
+    except ValueError as exc:
+        raise ValueError(f"expected sizes in points like 9-10.5, got {raw!r}") from exc
+    if not 6 <= sizes[0] <= sizes[1] <= 16:
+        raise ValueError(f"expected 6 <= smallest <= largest <= 16 points, got {raw!r}")
+    return sizes
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wechat_appid", str, "", "WeChat official account AppID for share cards (JS-SDK); empty: off"),
     Setting("wechat_secret", str, "", "WeChat AppSecret that goes with WECHAT_APPID"),
     Setting("wechat_api_base", str, "https://api.weixin.qq.com", "WeChat API origin (tests point it at a fake)"),
+    Setting("print_sheet", _print_sheet, "A3", "The paper's sheet for the proof and the DOCX: A3 or A4"),
+    Setting("print_body_pt", _body_sizes, (9.0, 10.5), "The proof's body text size range in points, e.g. 9-10.5:"
+            " the proof picks the size in this range that fills the page best"),
 )
 
 
@@ -119,6 +142,8 @@ class Settings:
     wechat_appid: str = ""
     wechat_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
+    print_sheet: str = "A3"
+    print_body_pt: tuple[float, float] = (9.0, 10.5)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -301,8 +301,14 @@ def test_over_long_page_is_flagged_and_the_proof_says_so() -> None:
     for essay in page.essays:
         essay.body = "\n\n".join([essay.body] * 3)
     proof = printexport.render_proof_pdf(page)
-    assert proof.overflow is True and proof.pages > 1
-    assert "超版：内容超出本版，请删减" in pdf_text(proof.pdf)
+    assert proof.overflow is True and proof.layout["overflow"] is True
+    assert proof.layout["body_size"] == 9.0  # it tried down to the smallest size of the range
+    text = pdf_text(proof.pdf)
+    assert "超版：内容超出本版，请删减" in text
+    cut = [c["i"] for c in proof.layout["cuts"]]
+    assert len(cut) == 2  # one slot per row is named, with what it must lose
+    for i in cut:
+        assert re.search(rf"第{i + 1}篇需删约\d+行（约\d+字）", text), text[:400]
 
 
 @needs_fonts
@@ -335,28 +341,75 @@ def test_missing_cjk_font_names_the_debian_package(tmp_path: Path) -> None:
 # ---- package and DOCX --------------------------------------------------------------------------------
 
 
-def test_package_zip_has_safe_names_texts_photos_and_manifest(photo: Path) -> None:
+def _stems(page: PrintPage) -> list[str]:
+    return [f"{e.slot:02d}-{printexport.safe_name(e.headline)}" for e in page.essays]
+
+
+def test_package_zip_has_named_texts_photos_and_manifest(photo: Path) -> None:
     page = demo_page(photo)
     archive = zipfile.ZipFile(io.BytesIO(printexport.build_package_zip(page)))
+    stems = _stems(page)
+    assert stems[0] == "01-楼道里亮起的那盏灯" and stems[1] == "02-一条通向深蓝的航线"
     assert sorted(archive.namelist()) == sorted(
-        ["manifest.json", "photos/02.jpg", "photos/06.jpg", *(f"{i:02d}-{i}.txt" for i in range(1, 7))]
-    )
+        ["manifest.json", "00-核心提示.txt", "00-版面署名.txt", "00-通栏口号.txt",
+         f"photos/{stems[1]}.jpg", f"photos/{stems[5]}.jpg", *(f"{s}.txt" for s in stems)]
+    )  # fmt: skip
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["date"] == "2025-11-24" and manifest["page_label"] == "T08"
     assert manifest["byline_style"] == "under_headline" and manifest["lead"] == LEAD
     assert manifest["credits"][2] == "本版制图 吴涛"
+    assert (manifest["text_encoding"], manifest["line_endings"]) == ("UTF-8-BOM", "CRLF")
+    assert manifest["files"]["lead"] == "00-核心提示.txt" and manifest["files"]["proof_pdf"] is None
     assert [(e["order"], e["slot"], e["headline"], e["byline"]) for e in manifest["essays"]] == [
         (i, e.slot, e.headline, e.byline) for i, e in enumerate(page.essays, start=1)
     ]
-    assert (
-        manifest["essays"][1]["photo_file"] == "photos/02.jpg" and manifest["essays"][0]["photo_file"] is None
-    )
+    assert manifest["essays"][1]["photo_file"] == f"photos/{stems[1]}.jpg"
+    assert manifest["essays"][0]["photo_file"] is None
     assert manifest["essays"][0]["char_count"] == page.essays[0].char_count
-    first = archive.read("01-1.txt").decode("utf-8")
+    raw = archive.read(f"{stems[0]}.txt")
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Windows tools read it as UTF-8
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+    first = raw.decode("utf-8-sig").replace("\r\n", "\n")
     essay = page.essays[0]
     assert first.startswith(f"{essay.headline}\n{essay.byline}\n\n")
     assert first.rstrip("\n").endswith("每一扇门后都有人惦记。") and "\n\n过去五年" in first
-    assert archive.read("photos/02.jpg") == photo.read_bytes()
+    assert archive.read("00-通栏口号.txt").decode("utf-8-sig") == "向海图强　启新程\r\n"
+    assert archive.read(f"photos/{stems[1]}.jpg") == photo.read_bytes()
+    for info in archive.infolist():
+        assert (info.external_attr >> 16) & 0o777 == 0o644, info.filename
+        assert (info.external_attr >> 16) & 0o170000 == 0o100000  # a regular file
+
+
+def test_package_in_gb18030_on_request() -> None:
+    page = demo_page()
+    archive = zipfile.ZipFile(io.BytesIO(printexport.build_package_zip(page, encoding="gb18030")))
+    raw = archive.read(f"{_stems(page)[0]}.txt")
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("gb18030").startswith("楼道里亮起的那盏灯\r\n")
+    assert raw.startswith("楼道".encode("gb18030"))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["text_encoding"] == "GB18030" and manifest["manifest_encoding"] == "UTF-8"
+
+
+@pytest.mark.parametrize(("headline", "name"), [
+    ("用社区微光点亮万家灯火", "用社区微光点亮万家灯火"),
+    ("../../etc/passwd", "etcpasswd"),
+    ("“港口”的灯：照亮 回家的路！", "港口的灯照亮回家的路"),
+    ("C:\\con<>|?*.txt", "Ccontxt"),
+    ("。，！", "文章"),
+])  # fmt: skip
+def test_file_names_keep_safe_characters_only(headline: str, name: str) -> None:
+    assert printexport.safe_name(headline) == name
+
+
+def test_the_package_carries_the_proof_and_the_docx() -> None:
+    page = demo_page()
+    data = printexport.build_package_zip(page, proof_pdf=b"%PDF-1.7 test", docx_file=b"PK docx")
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert archive.read(manifest["files"]["proof_pdf"]) == b"%PDF-1.7 test"
+    assert manifest["files"]["proof_pdf"] == "清样-T08-2025-11-24.pdf"
+    assert archive.read("版面-T08-2025-11-24.docx") == b"PK docx"
 
 
 def test_package_orders_by_slot() -> None:
@@ -376,11 +429,52 @@ def test_docx_has_masthead_lead_and_essays_in_order(photo: Path) -> None:
     texts = [p.text for p in document.paragraphs]
     assert any("临海日报" in t and "二〇二五年十一月二十四日" in t for t in texts)
     assert any(LEAD in t for t in texts)
-    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    headings = [p.text for p in document.paragraphs if p.style.name == "标题"]
     assert headings == [e.headline for e in page.essays]
     positions = [texts.index(e.byline) for e in page.essays]
     assert positions == sorted(positions)
     assert len(document.inline_shapes) == 2
+
+
+def _rfonts(style) -> dict[str, str]:
+    from docx.oxml.ns import qn
+
+    fonts = style.element.rPr.find(qn("w:rFonts"))
+    return {k.split("}")[1]: v for k, v in fonts.attrib.items()}
+
+
+def test_docx_is_the_papers_sheet_with_the_desks_styles_and_chinese_language(photo: Path) -> None:
+    import docx
+    from docx.oxml.ns import qn
+
+    page = demo_page(photo, editor="editor-wang", version=7)
+    document = docx.Document(io.BytesIO(printexport.build_docx(page)))
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (297, 420)  # A3, not US Letter
+    assert round(section.left_margin.mm) == printexport.DOCX_MARGIN_MM
+    used = {p.style.name for p in document.paragraphs}
+    assert {"标题", "署名", "正文", "核心提示"} <= used
+    assert not used & {"Title", "Heading 1", "Normal"}  # no python-docx default (blue headings) leaks out
+    assert _rfonts(document.styles["标题"])["eastAsia"] == "黑体"
+    assert _rfonts(document.styles["正文"])["eastAsia"] == "宋体"
+    assert _rfonts(document.styles["署名"])["eastAsia"] == "楷体"
+    assert "eastAsiaTheme" not in _rfonts(document.styles["正文"])
+    assert document.styles["标题"].font.color.rgb == docx.shared.RGBColor(0, 0, 0)
+    body = document.styles["正文"]
+    assert body.paragraph_format.first_line_indent.pt == 21  # two characters of 10.5 pt
+    lang = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")).find(qn("w:lang"))
+    assert lang.get(qn("w:val")) == "zh-CN" and lang.get(qn("w:eastAsia")) == "zh-CN"
+    props = document.core_properties
+    assert props.author == "editor-wang" and props.last_modified_by == "editor-wang"
+    assert props.language == "zh-CN" and "T08版" in props.title and "临海日报" in props.title
+    assert "python-docx" not in (props.author + props.comments + props.title)
+
+
+def test_docx_takes_the_sheet_from_the_setting() -> None:
+    import docx
+
+    document = docx.Document(io.BytesIO(printexport.build_docx(demo_page(sheet="A4"))))
+    assert (round(document.sections[0].page_width.mm), round(document.sections[0].page_height.mm)) == (210, 297)
 
 
 # ---- the byline styles, the same in all three exports --------------------------------------------

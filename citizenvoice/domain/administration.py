@@ -423,13 +423,18 @@ def _reason_errors(label: str) -> dict[str, str]:
     return {} if 2 <= len(label) <= 40 else {"label": "理由为 2–40 个字。"}
 
 
-async def add_reason(conn: aiosqlite.Connection, actor: User, label: str) -> int:
+REASON_KINDS = {"reject": "退稿理由", "revise": "退回修改的理由"}
+
+
+async def add_reason(conn: aiosqlite.Connection, actor: User, label: str, kind: str = "reject") -> int:
     errors = _reason_errors(label)
+    if kind not in REASON_KINDS:
+        errors["kind"] = "请选择这是退稿理由还是退回修改的理由。"
     if not errors and await admin_store.reason_label_taken(conn, label):
         errors["label"] = "已有相同的理由。"
     if errors:
         raise Invalid(errors)
-    reason_id = await admin_store.insert_reason(conn, label)
+    reason_id = await admin_store.insert_reason(conn, label, kind)
     await _audit(
         conn, actor, "reason.add", f"reason:{reason_id}", None, await admin_store.get_reason(conn, reason_id)
     )

@@ -369,9 +369,9 @@ def parse_version(raw: str) -> int | None:
     return numbers.parse_int(raw)
 
 
-async def _reason_label(conn: aiosqlite.Connection, raw: str) -> str | None:
-    """The label of an active rejection reason, chosen by id or by its exact label."""
-    for reason in await wordlists.rejection_reasons(conn):
+async def _reason_label(conn: aiosqlite.Connection, raw: str, *, kind: str = "reject") -> str | None:
+    """The label of an active reason of ``kind``, chosen by id or by its exact label."""
+    for reason in await wordlists.rejection_reasons(conn, kind=kind):
         if raw == str(reason.id) or raw == reason.label:
             return reason.label
     return None
@@ -426,9 +426,17 @@ async def _reject_parts(
 async def _revise_parts(
     conn: aiosqlite.Connection, raw: Mapping[str, str], note: str, errors: dict[str, str]
 ) -> dict[str, Any]:
-    if len(note) < 5:
-        errors["note"] = "请写下给作者的修改意见（至少 5 个字），作者会在查进度页看到。"
-    return {}
+    """A ready-made reason (admin-editable, kind "revise"), a note, or both: the author reads the
+    reason first, then the note."""
+    raw_reason = raw.get("reason", "").strip()
+    label = await _reason_label(conn, raw_reason, kind="revise") if raw_reason else None
+    if raw_reason and label is None:
+        errors["reason"] = "请从列表中选择退回修改的理由，或留空只写修改意见。"
+    elif label is None and len(note) < 5:
+        errors["note"] = "请写下给作者的修改意见（至少 5 个字），或选择一条修改理由，作者会在查进度页看到。"
+    if label is None:
+        return {}
+    return {"reason": label, "note": f"{label}。\n\n{note}" if note else f"{label}。"}
 
 
 async def _unpublish_parts(

@@ -20,6 +20,7 @@ from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.store.essays import Essay
 from citizenvoice.store.printdesk import PrintPage, PrintVersion, Slot
+from citizenvoice.text import printcheck
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import is_substantive_change
 
@@ -28,8 +29,16 @@ PAGE_STATES = {"draft": "编辑中", "locked": "已锁定", "printed": "已见�
 PAGE_EVENT_LABELS = {
     "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
     "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
-    "printed": "标记见报",
+    "printed": "标记见报", "settings": "修改版面设置", "correct_online": "同时更正网络版", "delete": "删除草稿版面",
 }
+# The page settings an editor may change until the page is printed (the settings form's fields).
+SETTING_FIELDS = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits",
+                  "slogan", "byline_style")
+_SETTING_LABELS = {"paper": "报纸", "pub_date": "出版日期", "page_label": "版次", "column_title": "栏目",
+                   "slots": "篇数", "slot_budget": "每篇预算", "lead": "核心提示", "credits": "署名信息",
+                   "slogan": "通栏口号", "byline_style": "署名方式"}
+# Marking printed warns when the edition date is this far from today.
+PRINT_DATE_DRIFT_DAYS = 7
 _PAGE_LABEL = re.compile(r"^[A-Za-z]{0,2}\d{1,3}$")
 
 
@@ -87,11 +96,14 @@ def validate_page(values: dict[str, str]) -> PageForm:
         form.errors["lead"] = "核心提示不超过 600 字。"
     if len(credits) > 300:
         form.errors["credits"] = "署名信息不超过 300 字。"
+    slogan = values.get("slogan", "").strip()
+    if len(slogan) > 30:
+        form.errors["slogan"] = "通栏口号不超过 30 字。"
     if not form.errors:
         form.fields = {
             "paper": paper, "pub_date": pub_date.isoformat() if pub_date else "", "page_label": label,
             "column_title": title, "slots": slots, "slot_budget": budget, "lead": lead,
-            "credits": credits, "byline_style": style,
+            "credits": credits, "byline_style": style, "slogan": slogan,
         }
     return form
 
@@ -127,6 +139,95 @@ async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id
     await store.add_page_event(conn, page_id, "place", user_id, essay_id=essay_id)
 
 
+async def place_many(conn: aiosqlite.Connection, page_id: int, essay_ids: list[int], user_id: int, city: str) -> None:
+    """Several candidates at once, in the order given: all placed, or (one refused) none."""
+    page = await _page(conn, page_id, states=("draft",))
+    unique = list(dict.fromkeys(essay_ids))
+    if not unique:
+        raise PrintDeskError("请至少选择一篇文章。", 422)
+    free = page.slots - page.essay_count
+    if len(unique) > free:
+        raise PrintDeskError(f"选了 {len(unique)} 篇，本版只剩 {free} 个位置（共 {page.slots} 个）。请少选几篇。", 422)
+    for essay_id in unique:
+        await place(conn, page_id, essay_id, user_id, city)
+
+
+def page_settings_values(page: PrintPage) -> dict[str, str]:
+    """A page's current settings as the settings form shows them."""
+    return {
+        "paper": page.paper, "date": page.pub_date, "page_label": page.page_label,
+        "column_title": page.column_title, "slots": str(page.slots), "slot_budget": str(page.slot_budget),
+        "lead": page.lead, "credits": page.credits, "slogan": page.slogan, "byline_style": page.byline_style,
+    }
+
+
+async def update_settings(
+    conn: aiosqlite.Connection, page_id: int, changes: dict[str, str], user_id: int
+) -> PageForm:
+    """Change any of the page's settings until it is printed; the form comes back with its errors
+    (nothing written) or with the clean fields (written, one recorded event)."""
+    page = await _page(conn, page_id, states=("draft", "locked"))
+    values = {**page_settings_values(page), **changes}
+    form = validate_page(values)
+    if not form.errors and int(form.fields["slots"]) < page.essay_count:  # type: ignore[call-overload]
+        form.errors["slots"] = f"本版已有 {page.essay_count} 篇文章，篇数不能少于 {page.essay_count}。"
+    if form.errors:
+        return form
+    before = {"paper": page.paper, "pub_date": page.pub_date, "page_label": page.page_label,
+              "column_title": page.column_title, "slots": page.slots, "slot_budget": page.slot_budget,
+              "lead": page.lead, "credits": page.credits, "slogan": page.slogan, "byline_style": page.byline_style}
+    changed = {k: v for k, v in form.fields.items() if before.get(k) != v}
+    if changed:
+        await store.update_page(conn, page_id, **changed)
+        await store.add_page_event(conn, page_id, "settings", user_id, reason="、".join(_SETTING_LABELS[k] for k in changed))
+    return form
+
+
+async def delete_draft(conn: aiosqlite.Connection, page_id: int, user_id: int) -> None:
+    await _page(conn, page_id, states=("draft",))
+    await store.add_page_event(conn, page_id, "delete", user_id)
+    await store.delete_page(conn, page_id, user_id)
+
+
+async def reveal_phones(conn: aiosqlite.Connection, page_id: int, user_id: int) -> dict[int, str]:
+    """The phones of the page's unverified authors, for the verification forms; each view recorded."""
+    await _page(conn, page_id)
+    phones: dict[int, str] = {}
+    for slot in await store.list_slots(conn, page_id):
+        if not slot.verified_at:
+            await store.record_phone_view(conn, slot.essay.id, user_id)
+            phones[slot.essay.id] = slot.essay.phone or ""
+    return phones
+
+
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing_today() -> dt.date:
+    return dt.datetime.now(_BEIJING).date()
+
+
+def next_edition_date() -> str:
+    """The new-page form's default date: a page is usually made for tomorrow's paper."""
+    return (beijing_today() + dt.timedelta(days=1)).isoformat()
+
+
+def print_date_warnings(page: PrintPage, slots: list[Slot], today: dt.date) -> list[str]:
+    """What the confirmation of 标记见报 warns about: an edition date before an essay was submitted,
+    or far from today."""
+    day = dt.date.fromisoformat(page.pub_date)
+    warnings = []
+    late = [s for s in slots if s.essay.submitted_at[:10] > page.pub_date]
+    if late:
+        names = "、".join(f"《{s.essay.headline}》" for s in late)
+        warnings.append(f"出版日期 {page.pub_date} 早于 {names} 的投稿日期：日期可能填错了。")
+    drift = (day - today).days
+    if abs(drift) > PRINT_DATE_DRIFT_DAYS:
+        when = f"{drift} 天之后" if drift > 0 else f"{-drift} 天之前"
+        warnings.append(f"出版日期是 {when}（今天 {today.isoformat()}）：请确认这是本期见报的日期。")
+    return warnings
+
+
 async def remove(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:
     await _page(conn, page_id, states=("draft",))
     await store.remove_essay(conn, page_id, essay_id)
@@ -154,18 +255,62 @@ async def _slot(conn: aiosqlite.Connection, page_id: int, essay_id: int) -> Slot
     raise PrintDeskError("这篇文章不在本版。", 404)
 
 
+# "同时更正网络版" is for corrections (typos, facts), never for cuts: a print version this much shorter
+# than the online text is a cut, and the web keeps the author's full text.
+CORRECTION_MAX_SHRINK = 0.05
+
+
+@dataclass(frozen=True)
+class OnlineCorrection:
+    corrected: bool
+    signoff_requested: bool
+
+
 async def save_version(
-    conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, *, headline: str, byline: str, body: str
+    conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, *, headline: str, byline: str, body: str,
+    correct_online: bool = False, city: str = "",
 ) -> PrintVersion:
+    """A new print version; with ``correct_online`` its body also becomes the online text, as a
+    recorded edit (revision, audit event, search index, page caches through the essays triggers), and
+    a substantive correction asks the author to sign off on it."""
     await _page(conn, page_id, states=("draft",))
-    await _slot(conn, page_id, essay_id)
+    slot = await _slot(conn, page_id, essay_id)
+    if correct_online:
+        _refuse_cut_as_correction(slot.essay.body, body)
     version_id = await store.add_print_version(
         conn, page_id, essay_id, headline, byline, body, count_print_chars(body), user_id
     )
     await store.add_page_event(conn, page_id, "print_version", user_id, essay_id=essay_id)
+    if correct_online and body != slot.essay.body:
+        await correct_online_text(conn, page_id, slot.essay, version_id, body, user_id, city)
     saved = await store.get_print_version(conn, version_id)
     assert saved is not None
     return saved
+
+
+def _refuse_cut_as_correction(online: str, corrected: str) -> None:
+    before, after = count_print_chars(online), count_print_chars(corrected)
+    if before and after < before * (1 - CORRECTION_MAX_SHRINK):
+        raise PrintDeskError(
+            f"「同时更正网络版」只用于更正错字和事实。这一稿比网络版少了 {before - after} 字，属于见报删节，"
+            "网络版保留作者全文：请取消勾选后保存，或只改错字。", 422,
+        )
+
+
+async def correct_online_text(
+    conn: aiosqlite.Connection, page_id: int, essay: Essay, version_id: int, body: str, user_id: int, city: str
+) -> None:
+    if essay.status not in (Status.PUBLISHED, Status.PRINTED):
+        raise PrintDeskError("这篇文章当前不在网上发表，无法同步更正网络版。", 409)
+    substantive = is_substantive_change(essay.body, body)
+    await lifecycle.edit_text(
+        conn, essay.id, lifecycle.ActorRef(Actor.EDITOR, user_id), city=city, version=None,
+        headline=essay.headline, body=body, note="见报稿更正同步到网络版" + ("（请作者确认）" if substantive else ""),
+    )
+    await store.add_page_event(conn, page_id, "correct_online", user_id, essay_id=essay.id)
+    if substantive:
+        await store.request_signoff(conn, page_id, essay.id, version_id, user_id)
+        await store.add_page_event(conn, page_id, "signoff_request", user_id, essay_id=essay.id)
 
 
 async def reveal_phone(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> str:
@@ -259,26 +404,9 @@ async def mark_printed(conn: aiosqlite.Connection, page_id: int, user_id: int, c
     await store.add_page_event(conn, page_id, "printed", user_id, reason=edition)
 
 
-# A paragraph may end on these; one that ends otherwise was probably broken mid-sentence.
-_PARAGRAPH_ENDINGS = tuple("。！？!?…；;：:”’」』）)》—.")
-
-
-@dataclass(frozen=True)
-class SuspectBreak:
-    paragraph: int  # 1-based, as the editor counts
-    ending: str  # the last words before the break
-    following: str  # the first words after it
-
-
-def suspect_breaks(body: str) -> list[SuspectBreak]:
-    """Paragraph breaks that fall inside a sentence: text copied from a narrow column often carries
-    the column's line ends as paragraph breaks. The editor sees them and mends the print version."""
-    paragraphs = printexport.paragraphs(body)
-    return [
-        SuspectBreak(number, text[-12:], paragraphs[number][:12])
-        for number, text in enumerate(paragraphs[:-1], start=1)
-        if not text.rstrip().endswith(_PARAGRAPH_ENDINGS)
-    ]
+# One detector for the moderator and the print desk (text/printcheck.py).
+SuspectBreak = printcheck.SuspectBreak
+suspect_breaks = printcheck.suspect_breaks
 
 
 def balance(slots: list[Slot]) -> tuple[dict[str, int], dict[str, int]]:
@@ -345,7 +473,8 @@ def printed_bylines(
 
 
 def export_page(
-    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path
+    page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path, *,
+    editor: str = "", sheet: str = "A3", body_pt: tuple[float, float] = (9.0, 10.5),
 ) -> printexport.PrintPage:
     """The page as the exports see it: print versions in slot order, nothing private.
 
@@ -363,4 +492,6 @@ def export_page(
         credits=[line.strip() for line in page.credits.splitlines() if line.strip()],
         byline_style=page.byline_style,  # type: ignore[arg-type]
         essays=[_print_essay(slot, versions[slot.essay.id], media_dir) for slot in slots],
+        slogan=page.slogan, sheet=sheet, body_pt=body_pt, editor=editor, version=page.version,
+        generated_at=dt.datetime.now(dt.UTC),
     )

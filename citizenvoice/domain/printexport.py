@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from citizenvoice.settings import PRINT_SHEETS
+from citizenvoice.text.printcheck import paragraphs
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "templates" / "print" / "page.typ"
 FONT_DIRS: tuple[Path, ...] = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
@@ -49,9 +52,8 @@ BylineStyle = Literal["under_headline", "after_body"]
 
 _CN_DIGITS = "〇一二三四五六七八九"
 _WEEKDAYS = "一二三四五六日"
-_PHOTO_TYPES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\u3000]*\n\s*")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_PHOTO_TYPES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
 
 
 class MissingCJKFont(RuntimeError):
@@ -81,6 +83,11 @@ class PrintPage:
     byline_style: BylineStyle
     essays: list[PrintEssay]
     slogan: str = ""
+    sheet: str = "A3"  # settings.PRINT_SHEETS
+    body_pt: tuple[float, float] = (9.0, 10.5)  # the body size range the proof may choose from
+    editor: str = ""  # who exports: the proof stamp, the DOCX's author
+    version: int = 0  # the page's version number, for the proof stamp
+    generated_at: dt.datetime | None = None  # when the export was made (UTC)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,18 @@ class ProofResult:
     pdf: bytes
     overflow: bool
     pages: int
+    layout: dict | None = None  # the template's <cv-layout>: body size, free share, per-essay columns
+
+
+@dataclass(frozen=True)
+class ProofFit:
+    """What the page screen says about the proof: how full the page is and what does not fit."""
+
+    body_size: float
+    free_percent: int
+    blank_marked: bool
+    overflow: bool
+    headlines_split: list[int]  # slots whose headline is set in two lines
 
 
 @dataclass(frozen=True)
@@ -139,23 +158,6 @@ def compose_byline(essay: PrintEssay, style: BylineStyle) -> Byline:
     return Byline(line, "")
 
 
-def paragraphs(body: str) -> list[str]:
-    """Split a body at blank lines; a single line break inside a paragraph is joined away.
-
-    Leading spaces (authors often type "　　" as an indent) are dropped: print indents by style.
-    """
-    result = []
-    for block in _PARAGRAPH_BREAK.split(body.replace("\r\n", "\n").strip()):
-        lines = [line.strip(" \t\u3000") for line in block.split("\n")]
-        text = ""
-        for line in filter(None, lines):
-            joiner = "" if not text or _CJK.match(text[-1]) or _CJK.match(line[0]) else " "
-            text += joiner + line
-        if text:
-            result.append(text)
-    return result
-
-
 def _photo_kind(path: Path | None) -> str | None:
     """The photo's type, "jpg" or "png", from its first bytes; None if there is no usable photo."""
     if path is None:
@@ -170,6 +172,12 @@ def _photo_kind(path: Path | None) -> str | None:
 
 def _ordered(page: PrintPage) -> list[PrintEssay]:
     return sorted(page.essays, key=lambda e: e.slot)
+
+
+def per_row(count: int, position: int) -> int:
+    """How many essays share the row of the essay at ``position`` (1-based) on a page of ``count``."""
+    rows = _rows(max(count, position))
+    return next((len(r) for r in rows if position - 1 in r), 1)
 
 
 def _rows(count: int) -> list[list[int]]:
@@ -220,6 +228,72 @@ def _typst_fonts(font_dirs: tuple[Path, ...]):
     return typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=existing)
 
 
+# The proof's leading, as a share of the body size (the paper sets about 0.6–0.75 em), and the share of
+# the sheet left free past which the free room is marked "留白 约 N%" rather than spread between rows.
+BODY_LEADING = 0.68
+BLANK_THRESHOLD = 0.04
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def proof_stamp(page: PrintPage) -> str:
+    """The text beside "清样" in the proof's margin: page label, edition date, version, editor, time."""
+    when = (page.generated_at or dt.datetime.now(dt.UTC)).astimezone(_BEIJING)
+    parts = [f"{page.page_label}版", chinese_date(page.date), f"版面第 {page.version} 版" if page.version else "",
+             f"编辑 {page.editor}" if page.editor else "", f"打印于 {when:%Y-%m-%d %H:%M} 北京时间"]
+    return " · ".join(p for p in parts if p)
+
+
+# Headline sizes (pt) by essays in the row, and the proof's text width: the template's numbers, so the
+# slot screen can say before a proof is made whether a headline fits one line.
+HEADLINE_RANGES = {1: (22, 32), 2: (18, 26), 3: (15, 22)}
+PROOF_MARGIN_MM = 15
+ESSAY_GAP_MM = 6
+
+
+@dataclass(frozen=True)
+class HeadlineFit:
+    size: int
+    lines: list[str]
+    fits: bool  # False: even two lines at the smallest size are too wide
+
+
+def _headline_width(text: str, size: float) -> float:
+    """Width in pt: a CJK character or full-width mark is one em, anything else about half."""
+    return sum(size if _CJK.match(ch) else size * 0.55 for ch in text)
+
+
+def headline_lines(title: str) -> list[str]:
+    """Two balanced lines (at punctuation or a space near the middle), never a line under 3 characters;
+    the template's rule."""
+    n = len(title)
+    if n < 6:
+        return [title]
+    mid = (n + 1) // 2
+    best = mid
+    for d in (0, 1, -1, 2, -2):
+        at = mid + d
+        if at >= 3 and n - at >= 3 and title[at - 1] in "，、： 　":
+            best = at
+            break
+    return [title[:best].strip(), title[best:].strip()]
+
+
+def headline_fit(title: str, per_row: int, sheet: str = "A3") -> HeadlineFit:
+    """How the proof sets a headline in a row of ``per_row`` essays: one line at the largest size of its
+    range that fits, else two balanced lines (estimated from character widths)."""
+    width_mm = PRINT_SHEETS.get(sheet, PRINT_SHEETS["A3"])[0] - 2 * PROOF_MARGIN_MM
+    cell = (width_mm - (per_row - 1) * ESSAY_GAP_MM) / per_row * 72 / 25.4
+    low, high = HEADLINE_RANGES.get(per_row, HEADLINE_RANGES[3])
+    for size in range(high, low - 1, -1):
+        if _headline_width(title, size) <= cell:
+            return HeadlineFit(size, [title], True)
+    lines = headline_lines(title)
+    for size in range(high, 8, -1):
+        if max(_headline_width(line, size) for line in lines) <= cell:
+            return HeadlineFit(size, lines, size >= low)
+    return HeadlineFit(8, lines, False)
+
+
 # ---- the proof ----------------------------------------------------------------------------------
 
 
@@ -249,6 +323,10 @@ def _typst_data(page: PrintPage, photos: dict[int, str | None], fonts: CJKFonts)
         "rows": _rows(len(essays)),
         "essays": essays,
         "fonts": {"serif": fonts.serif, "sans": fonts.sans},
+        "sheet": dict(zip(("w", "h"), PRINT_SHEETS.get(page.sheet, PRINT_SHEETS["A3"]), strict=True)),
+        "body": {"min": float(page.body_pt[0]), "max": float(page.body_pt[1]), "leading": BODY_LEADING},
+        "blank_threshold": BLANK_THRESHOLD,
+        "stamp": proof_stamp(page),
     }
 
 
@@ -288,7 +366,39 @@ def _compile(page: PrintPage, font_dirs: Sequence[Path | str] | None, fmt: str, 
 def render_proof_pdf(page: PrintPage, *, font_dirs: Sequence[Path | str] | None = None) -> ProofResult:
     """Typeset ``page`` as an A3 proof; ``overflow`` is True (and the proof says so) if it does not fit."""
     pdf, fit = _compile(page, font_dirs, "pdf")
-    return ProofResult(pdf=pdf, overflow=bool(fit["overflow"]), pages=int(fit["pages"]))
+    return ProofResult(pdf=pdf, overflow=bool(fit["overflow"]), pages=int(fit["pages"]), layout=fit.get("layout"))
+
+
+def proof_fit(page: PrintPage, *, font_dirs: Sequence[Path | str] | None = None) -> ProofFit:
+    """Typeset the page and report its fill (cached per page content: the page screen asks often)."""
+    key = json.dumps(dataclasses_asdict(page), ensure_ascii=False, default=str, sort_keys=True)
+    return _proof_fit_cached(key, page, tuple(str(d) for d in font_dirs) if font_dirs else None)
+
+
+def dataclasses_asdict(page: PrintPage) -> dict:
+    import dataclasses
+
+    data = dataclasses.asdict(page)
+    data.pop("generated_at", None)  # the stamp's time does not change the layout
+    return data
+
+
+_FIT_CACHE: dict[str, ProofFit] = {}
+
+
+def _proof_fit_cached(key: str, page: PrintPage, font_dirs: tuple[str, ...] | None) -> ProofFit:
+    if key not in _FIT_CACHE:
+        result = render_proof_pdf(page, font_dirs=font_dirs)
+        layout = result.layout or {}
+        ordered = _ordered(page)
+        if len(_FIT_CACHE) > 64:
+            _FIT_CACHE.clear()
+        _FIT_CACHE[key] = ProofFit(
+            body_size=float(layout.get("body_size", 0)), free_percent=round(float(layout.get("free_ratio", 0)) * 100),
+            blank_marked=bool(layout.get("blank_marked")), overflow=result.overflow,
+            headlines_split=[ordered[e["i"]].slot for e in layout.get("essays", []) if len(e["headline_lines"]) > 1],
+        )
+    return _FIT_CACHE[key]
 
 
 def render_preview_png(
@@ -314,27 +424,55 @@ def essay_text(essay: PrintEssay, style: BylineStyle) -> str:
     return text + "\n"
 
 
-def build_package_zip(page: PrintPage) -> bytes:
-    """One text file per essay, the photos and ``manifest.json``, for the layout desk."""
+PACKAGE_ENCODINGS = {"utf-8": ("utf-8-sig", "UTF-8（带 BOM）"), "gb18030": ("gb18030", "GB18030")}
+_UNSAFE_NAME = re.compile(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+FILE_MODE = 0o644
+
+
+def safe_name(text: str, limit: int = 24) -> str:
+    """A file-name part from a headline: Chinese characters, ASCII letters and digits only (no
+    punctuation, spaces, slashes or dots: 方正飞腾 and Windows take these everywhere), at most ``limit``."""
+    return _UNSAFE_NAME.sub("", text)[:limit] or "文章"
+
+
+def _layout_text(text: str, codec: str) -> bytes:
+    """Text for the layout desk: CRLF line ends (Windows tools), in the chosen encoding."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode(codec)
+
+
+def build_package_zip(
+    page: PrintPage, *, encoding: str = "utf-8", proof_pdf: bytes | None = None, docx_file: bytes | None = None
+) -> bytes:
+    """For 方正飞腾 / InDesign: one text file per essay named by its order and headline, the lead, the
+    credits and the slogan as their own files, the photos named by slot, the proof PDF and the DOCX,
+    and ``manifest.json`` (always UTF-8) saying the encoding. Text files are UTF-8 with a BOM by
+    default or GB18030, with CRLF line ends; every entry is a plain file of mode 0644."""
+    codec, encoding_label = PACKAGE_ENCODINGS[encoding]
     # A fixed timestamp (the publication date) makes the same page give the same bytes.
     stamp = (max(page.date.year, 1980), page.date.month, page.date.day, 0, 0, 0)
     entries = []
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
 
-        def add(name: str, data: bytes, compress: int) -> None:
+        def add(name: str, data: bytes, compress: int = zipfile.ZIP_DEFLATED) -> str:
             info = zipfile.ZipInfo(name, date_time=stamp)
             info.compress_type = compress
+            info.create_system = 3  # Unix, so the mode below is read
+            info.external_attr = (0o100000 | FILE_MODE) << 16
             archive.writestr(info, data)
+            return name
 
+        extras = {}
+        for key, label, text in (("lead", "核心提示", page.lead.strip()), ("credits", "版面署名", "\n".join(page.credits)),
+                                 ("slogan", "通栏口号", page.slogan.strip())):
+            extras[key] = add(f"00-{label}.txt", _layout_text(text + "\n", codec)) if text else None
         for order, essay in enumerate(_ordered(page), start=1):
-            text_file = f"{order:02d}-{essay.slot}.txt"
-            add(text_file, essay_text(essay, page.byline_style).encode("utf-8"), zipfile.ZIP_DEFLATED)
+            stem = f"{essay.slot:02d}-{safe_name(essay.headline)}"
+            text_file = add(f"{stem}.txt", _layout_text(essay_text(essay, page.byline_style), codec))
             photo_file = None
             kind = _photo_kind(essay.photo_path)
             if kind is not None and essay.photo_path is not None:
-                photo_file = f"photos/{order:02d}.{kind}"
-                add(photo_file, essay.photo_path.read_bytes(), zipfile.ZIP_STORED)
+                photo_file = add(f"photos/{stem}.{kind}", essay.photo_path.read_bytes(), zipfile.ZIP_STORED)
             byline = compose_byline(essay, page.byline_style)
             entries.append(
                 {
@@ -348,6 +486,9 @@ def build_package_zip(page: PrintPage) -> bytes:
                     "photo_file": photo_file,
                 }
             )
+        label = f"{page.page_label}-{page.date.isoformat()}"
+        proof_file = add(f"清样-{label}.pdf", proof_pdf, zipfile.ZIP_STORED) if proof_pdf else None
+        docx_name = add(f"版面-{label}.docx", docx_file, zipfile.ZIP_STORED) if docx_file else None
         manifest = {
             "paper": page.paper,
             "date": page.date.isoformat(),
@@ -358,64 +499,145 @@ def build_package_zip(page: PrintPage) -> bytes:
             "byline_style": page.byline_style,
             "lead": page.lead,
             "credits": list(page.credits),
+            "text_encoding": codec.replace("utf-8-sig", "UTF-8-BOM").upper(),
+            "text_encoding_label": encoding_label,
+            "line_endings": "CRLF",
+            "manifest_encoding": "UTF-8",
+            "files": {**extras, "proof_pdf": proof_file, "docx": docx_name},
             "essays": entries,
         }
-        add(
-            "manifest.json",
-            json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"),
-            zipfile.ZIP_DEFLATED,
-        )
+        add("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     return buffer.getvalue()
+
+
+def build_full_package(page: PrintPage, encoding: str = "utf-8") -> bytes:
+    """The package with the proof PDF and the DOCX inside; without the CJK fonts, without the PDF
+    (the manifest then names no proof)."""
+    try:
+        proof = render_proof_pdf(page).pdf
+    except MissingCJKFont:
+        proof = None
+    return build_package_zip(page, encoding=encoding, proof_pdf=proof, docx_file=build_docx(page))
 
 
 # ---- the DOCX -----------------------------------------------------------------------------------
 
 
-def _east_asian_font(run_or_style, name: str) -> None:
-    """python-docx sets only the Latin font name; Chinese text needs w:eastAsia as well."""
+DOCX_MARGIN_MM = 20
+# The desk's styles: (name, East Asian font, Latin font, size pt, bold, alignment, first-line indent in chars)
+DOCX_STYLES = (
+    ("栏目", "黑体", "Arial", 26, True, "center", 0),
+    ("标题", "黑体", "Arial", 18, True, "center", 0),
+    ("署名", "楷体", "Times New Roman", 10.5, False, "center", 0),
+    ("正文", "宋体", "Times New Roman", 10.5, False, "justify", 2),
+    ("核心提示", "黑体", "Arial", 10.5, False, "justify", 2),
+    ("报头", "宋体", "Times New Roman", 9, False, "left", 0),
+    ("图片", "宋体", "Times New Roman", 9, False, "center", 0),
+)
+DOCX_LANGUAGE = "zh-CN"
+
+
+def _fonts_and_language(r_pr, east_asian: str, latin: str) -> None:
+    """Name the East Asian font explicitly (python-docx sets only the Latin one, and Word then takes
+    the theme's) and mark the text as zh-CN."""
+    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    r_pr = run_or_style.element.get_or_add_rPr()
-    r_pr.get_or_add_rFonts().set(qn("w:eastAsia"), name)
+    fonts = r_pr.get_or_add_rFonts()
+    for attr, value in (("w:ascii", latin), ("w:hAnsi", latin), ("w:eastAsia", east_asian), ("w:cs", latin)):
+        fonts.set(qn(attr), value)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    lang = r_pr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        r_pr.append(lang)
+    for attr in ("w:val", "w:eastAsia"):
+        lang.set(qn(attr), DOCX_LANGUAGE)
+
+
+def _docx_styles(document) -> None:  # noqa: ANN001
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _fonts_and_language(r_pr, "宋体", "Times New Roman")
+    _fonts_and_language(document.styles["Normal"].element.get_or_add_rPr(), "宋体", "Times New Roman")
+    align = {"center": WD_ALIGN_PARAGRAPH.CENTER, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "left": WD_ALIGN_PARAGRAPH.LEFT}
+    for name, east_asian, latin, size, bold, alignment, indent in DOCX_STYLES:
+        style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.base_style = document.styles["Normal"]
+        style.font.size = Pt(size)
+        style.font.bold = bold
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        _fonts_and_language(style.element.get_or_add_rPr(), east_asian, latin)
+        style.paragraph_format.alignment = align[alignment]
+        style.paragraph_format.first_line_indent = Pt(size * indent) if indent else None
+        style.paragraph_format.space_after = Pt(size * 0.5)
+        if name in ("栏目", "标题"):  # Word's navigation pane and outline see them as headings
+            outline = OxmlElement("w:outlineLvl")
+            outline.set(qn("w:val"), "0" if name == "栏目" else "1")
+            style.element.get_or_add_pPr().append(outline)
 
 
 def build_docx(page: PrintPage) -> bytes:
-    """Masthead, lead, then each essay: headline (Heading 1), byline, paragraphs, photo."""
+    """The page for the layout desk in Word: the paper's sheet and margins, the desk's styles (栏目,
+    标题, 署名, 正文, 核心提示) with their Chinese fonts named, zh-CN, properties from the page."""
     import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Cm, Pt
+    from docx.shared import Cm, Mm
 
     document = docx.Document()
-    normal = document.styles["Normal"]
-    normal.font.size = Pt(10.5)
-    _east_asian_font(normal, "宋体")
-    for style_name in ("Title", "Heading 1"):
-        _east_asian_font(document.styles[style_name], "黑体")
+    width, height = PRINT_SHEETS.get(page.sheet, PRINT_SHEETS["A3"])
+    for section in document.sections:
+        section.page_width, section.page_height = Mm(width), Mm(height)
+        for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+            setattr(section, side, Mm(DOCX_MARGIN_MM))
+    _docx_styles(document)
+    _docx_properties(document, page)
 
     masthead = f"{page.paper}　{chinese_date(page.date)}　{chinese_weekday(page.date)}　{page.page_label}版"
-    document.add_paragraph(masthead)
+    document.add_paragraph(masthead, style="报头")
     if page.slogan:
-        document.add_paragraph(page.slogan)
-    document.add_heading(page.column_title, level=0)
+        document.add_paragraph(page.slogan, style="报头")
+    document.add_paragraph(page.column_title, style="栏目")
     if page.lead:
-        lead = document.add_paragraph()
+        lead = document.add_paragraph(style="核心提示")
         lead.add_run("核心提示：").bold = True
         lead.add_run(page.lead)
 
     for essay in _ordered(page):
         byline = compose_byline(essay, page.byline_style)
-        document.add_heading(essay.headline.strip(), level=1)
+        document.add_paragraph(essay.headline.strip(), style="标题")
         if byline.under_headline:
-            document.add_paragraph(byline.under_headline).alignment = WD_ALIGN_PARAGRAPH.CENTER
+            document.add_paragraph(byline.under_headline, style="署名")
         if _photo_kind(essay.photo_path) is not None and essay.photo_path is not None:
-            document.add_picture(str(essay.photo_path), width=Cm(12))
-        for text in paragraphs(essay.body) + ([byline.after_body] if byline.after_body else []):
-            paragraph = document.add_paragraph(text)
-            paragraph.paragraph_format.first_line_indent = Pt(21)  # two characters of 10.5 pt
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+            document.add_paragraph(style="图片").add_run().add_picture(str(essay.photo_path), width=Cm(12))
+        for text in paragraphs(essay.body):
+            document.add_paragraph(text, style="正文")
+        if byline.after_body:
+            document.add_paragraph(byline.after_body, style="正文")
 
     if page.credits:
-        document.add_paragraph("　".join(page.credits))
+        document.add_paragraph("　".join(page.credits), style="署名")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _docx_properties(document, page: PrintPage) -> None:  # noqa: ANN001
+    props = document.core_properties
+    when = page.generated_at or dt.datetime.now(dt.UTC)
+    props.title = f"《{page.paper}》{chinese_date(page.date)} {page.page_label}版 {page.column_title}"
+    props.subject = page.column_title
+    props.author = page.editor or page.paper
+    props.last_modified_by = page.editor or page.paper
+    props.language = DOCX_LANGUAGE
+    props.keywords = f"{page.page_label}; {page.date.isoformat()}; {page.column_title}"
+    props.comments = f"{page.paper} {page.page_label}版 第 {page.version} 版次修改稿" if page.version else page.paper
+    props.category = page.paper
+    props.revision = max(1, page.version)
+    props.created = props.modified = when.replace(tzinfo=None)

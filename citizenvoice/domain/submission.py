@@ -197,8 +197,18 @@ def validate(raw: Mapping[str, str], directions: Mapping[str, int]) -> Checked:
 
 
 def validate_revision(raw: Mapping[str, str]) -> Checked:
-    """A revised text after 需修改 obeys the same headline and body rules as the first submission."""
+    """A revised text (the author's after 需修改, a moderator's edit) obeys the same headline and body
+    rules as the first submission."""
     return check_fields(raw, (RULES["headline"], RULES["body"]), {})
+
+
+AUTHOR_REVISION_FIELDS = ("headline", "body", "author_name", "affiliation")
+
+
+def validate_author_revision(raw: Mapping[str, str]) -> Checked:
+    """The author's revision after 需修改: the text, and the byline (name, affiliation) the author may
+    correct in the same step, by the rules of the first submission."""
+    return check_fields(raw, tuple(RULES[name] for name in AUTHOR_REVISION_FIELDS), {})
 
 
 # ---------------------------------------------------------------------------------------------------

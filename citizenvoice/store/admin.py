@@ -165,7 +165,7 @@ async def essay_counts_by_direction(conn: aiosqlite.Connection) -> dict[int, int
 
 async def get_reason(conn: aiosqlite.Connection, reason_id: int) -> dict[str, Any] | None:
     row = await fetch_one(
-        conn, "SELECT id, label, position, active FROM rejection_reasons WHERE id = ?", (reason_id,)
+        conn, "SELECT id, label, position, active, kind FROM rejection_reasons WHERE id = ?", (reason_id,)
     )
     return None if row is None else {**dict(row), "active": bool(row["active"])}
 
@@ -177,12 +177,12 @@ async def reason_label_taken(conn: aiosqlite.Connection, label: str, *, excludin
     return row is not None
 
 
-async def insert_reason(conn: aiosqlite.Connection, label: str) -> int:
+async def insert_reason(conn: aiosqlite.Connection, label: str, kind: str = "reject") -> int:
     position = (
         int(await fetch_value(conn, "SELECT coalesce(max(position), 0) FROM rejection_reasons") or 0) + 10
     )
     return await insert(
-        conn, "INSERT INTO rejection_reasons (label, position) VALUES (?, ?)", (label, position)
+        conn, "INSERT INTO rejection_reasons (label, position, kind) VALUES (?, ?, ?)", (label, position, kind)
     )
 
 

@@ -27,6 +27,7 @@ class PrintPage:
     created_at: str
     printed_at: str | None
     essay_count: int = 0
+    slogan: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class PageEvent:
 
 _PAGE_COLUMNS = (
     "p.id, p.paper, p.pub_date, p.page_label, p.column_title, p.slots, p.slot_budget, p.lead, p.credits,"
-    " p.byline_style, p.state, p.version, p.created_at, p.printed_at,"
+    " p.byline_style, p.state, p.version, p.created_at, p.printed_at, p.slogan,"
     " (SELECT count(*) FROM print_slots s WHERE s.page_id = p.id) AS essay_count"
 )
 _ESSAY_SELECT = (
@@ -86,10 +87,11 @@ async def create_page(conn: aiosqlite.Connection, fields: dict[str, object], use
     page_id = await insert(
         conn,
         "INSERT INTO print_pages (paper, pub_date, page_label, column_title, slots, slot_budget, lead, credits,"
-        " byline_style, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " byline_style, slogan, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             fields["paper"], fields["pub_date"], fields["page_label"], fields["column_title"], fields["slots"],
-            fields["slot_budget"], fields["lead"], fields["credits"], fields["byline_style"], user_id, now, now,
+            fields["slot_budget"], fields["lead"], fields["credits"], fields["byline_style"],
+            fields.get("slogan", ""), user_id, now, now,
         ),
     )
     await add_page_event(conn, page_id, "create", user_id)
@@ -98,7 +100,7 @@ async def create_page(conn: aiosqlite.Connection, fields: dict[str, object], use
 
 _UPDATABLE_PAGE_COLUMNS = frozenset(
     {"paper", "pub_date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits", "byline_style",
-     "state", "printed_at"}
+     "state", "printed_at", "slogan"}
 )
 
 
@@ -114,21 +116,23 @@ async def update_page(conn: aiosqlite.Connection, page_id: int, **changes: objec
 
 
 async def get_page(conn: aiosqlite.Connection, page_id: int) -> PrintPage | None:
-    row = await fetch_one(conn, f"SELECT {_PAGE_COLUMNS} FROM print_pages p WHERE p.id = ?", (page_id,))
+    row = await fetch_one(
+        conn, f"SELECT {_PAGE_COLUMNS} FROM print_pages p WHERE p.id = ? AND p.deleted_at IS NULL", (page_id,)
+    )
     return PrintPage(**dict(row)) if row else None
 
 
 async def list_pages(conn: aiosqlite.Connection, *, limit: int, offset: int) -> list[PrintPage]:
     rows = await fetch_all(
         conn,
-        f"SELECT {_PAGE_COLUMNS} FROM print_pages p ORDER BY p.pub_date DESC, p.id DESC LIMIT ? OFFSET ?",
+        f"SELECT {_PAGE_COLUMNS} FROM print_pages p WHERE p.deleted_at IS NULL ORDER BY p.pub_date DESC, p.id DESC LIMIT ? OFFSET ?",
         (limit, offset),
     )
     return [PrintPage(**dict(r)) for r in rows]
 
 
 async def count_pages(conn: aiosqlite.Connection) -> int:
-    return int(await fetch_value(conn, "SELECT count(*) FROM print_pages") or 0)
+    return int(await fetch_value(conn, "SELECT count(*) FROM print_pages WHERE deleted_at IS NULL") or 0)
 
 
 async def list_slots(conn: aiosqlite.Connection, page_id: int) -> list[Slot]:
@@ -160,6 +164,37 @@ async def place_essay(conn: aiosqlite.Connection, page_id: int, essay_id: int) -
     await conn.execute(
         "INSERT INTO print_slots (page_id, essay_id, position) VALUES (?, ?, ?)", (page_id, essay_id, position)
     )
+
+
+async def delete_page(conn: aiosqlite.Connection, page_id: int, user_id: int) -> None:
+    """Hide a draft page and free its essays; the row stays for its append-only records."""
+    now = utcnow()
+    await conn.execute("DELETE FROM print_slots WHERE page_id = ?", (page_id,))
+    await conn.execute(
+        "UPDATE print_pages SET deleted_at = ?, deleted_by = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+        (now, user_id, now, page_id),
+    )
+
+
+@dataclass(frozen=True)
+class DeletedPage:
+    id: int
+    pub_date: str
+    page_label: str
+    column_title: str
+    deleted_at: str
+    deleted_by_name: str | None
+
+
+async def deleted_pages(conn: aiosqlite.Connection, *, limit: int = 10) -> list[DeletedPage]:
+    rows = await fetch_all(
+        conn,
+        "SELECT p.id, p.pub_date, p.page_label, p.column_title, p.deleted_at, u.username AS deleted_by_name"
+        " FROM print_pages p LEFT JOIN users u ON u.id = p.deleted_by"
+        " WHERE p.deleted_at IS NOT NULL ORDER BY p.deleted_at DESC, p.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [DeletedPage(**dict(r)) for r in rows]
 
 
 async def remove_essay(conn: aiosqlite.Connection, page_id: int, essay_id: int) -> None:
@@ -233,7 +268,9 @@ _SIGNOFF_SELECT = (
 
 
 async def latest_signoff(conn: aiosqlite.Connection, essay_id: int, page_id: int | None = None) -> Signoff | None:
-    where, params = "r.essay_id = ?", [essay_id]
+    # a deleted draft's requests are void: the author is no longer asked
+    where = "r.essay_id = ? AND r.page_id IN (SELECT id FROM print_pages WHERE deleted_at IS NULL)"
+    params: list[object] = [essay_id]
     if page_id is not None:
         where, params = where + " AND r.page_id = ?", [*params, page_id]
     row = await fetch_one(conn, f"{_SIGNOFF_SELECT} WHERE {where} ORDER BY r.id DESC LIMIT 1", params)

@@ -19,6 +19,7 @@ class RejectionReason:
     label: str
     position: int
     active: bool
+    kind: str = "reject"  # or "revise": a ready-made reason for returning an essay for revision
 
 
 async def words_version(conn: aiosqlite.Connection) -> int:
@@ -51,7 +52,18 @@ async def replace_words(conn: aiosqlite.Connection, list_name: str, words: Itera
     await conn.execute("UPDATE list_versions SET version = version + 1 WHERE name = 'screening_words'")
 
 
-async def rejection_reasons(conn: aiosqlite.Connection, *, include_inactive: bool = False) -> list[RejectionReason]:
-    where = "" if include_inactive else "WHERE active = 1"
-    rows = await fetch_all(conn, f"SELECT id, label, position, active FROM rejection_reasons {where} ORDER BY position, id")
-    return [RejectionReason(r["id"], r["label"], r["position"], bool(r["active"])) for r in rows]
+async def rejection_reasons(
+    conn: aiosqlite.Connection, *, include_inactive: bool = False, kind: str | None = "reject"
+) -> list[RejectionReason]:
+    """The reasons of one kind ("reject", "revise"; None: both), active ones unless ``include_inactive``."""
+    conditions, params = [], []
+    if not include_inactive:
+        conditions.append("active = 1")
+    if kind is not None:
+        conditions.append("kind = ?")
+        params.append(kind)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await fetch_all(
+        conn, f"SELECT id, label, position, active, kind FROM rejection_reasons {where} ORDER BY position, id", params
+    )
+    return [RejectionReason(r["id"], r["label"], r["position"], bool(r["active"]), r["kind"]) for r in rows]

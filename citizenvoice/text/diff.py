@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 
 from markupsafe import Markup, escape
@@ -17,9 +18,24 @@ def diff_html(old: str, new: str) -> Markup:
             parts.append(escape(new[b1:b2]))
             continue
         if a2 > a1:
-            parts.append(Markup("<del>{}</del>").format(old[a1:a2]))
+            parts.append(Markup("<del>{}</del>").format(_marked_breaks(old[a1:a2], keep=False)))
         if b2 > b1:
-            parts.append(Markup("<ins>{}</ins>").format(new[b1:b2]))
+            parts.append(Markup("<ins>{}</ins>").format(_marked_breaks(new[b1:b2], keep=True)))
+    return Markup("").join(parts)
+
+
+PARAGRAPH_MARK = Markup('<span class="para-mark" title="段落分隔">¶</span>')
+
+
+def _marked_breaks(text: str, *, keep: bool) -> Markup:
+    """A deleted or added line break made visible as ¶ (a merged or split paragraph is otherwise
+    invisible in a diff); an added break still breaks the line, a deleted one does not."""
+    parts: list[Markup] = []
+    for index, piece in enumerate(re.split(r"(\n+)", text)):
+        if index % 2:  # a run of line breaks: one paragraph break
+            parts.append(PARAGRAPH_MARK + (Markup(piece) if keep else Markup("")))
+        else:
+            parts.append(escape(piece))
     return Markup("").join(parts)
 
 

@@ -371,19 +371,20 @@ async def reasons_page(
     values: dict[str, Any] | None = None,
 ) -> Response:
     async with request.app.state.db.read() as conn:
-        reasons = await wordlists.rejection_reasons(conn, include_inactive=True)
-    context = {"reasons": reasons, "errors": errors or {}, "error_id": error_id, "values": values or {}}
+        reasons = await wordlists.rejection_reasons(conn, include_inactive=True, kind=None)
+    context = {"reasons": reasons, "REASON_KINDS": admin.REASON_KINDS, "errors": errors or {}, "error_id": error_id, "values": values or {}}
     return _page(request, "admin/reasons.html", context, status_code=422 if errors else 200)
 
 
 async def reason_add(request: Request) -> Response:
-    label = normalize_line(text_field(await read_form(request), "label"))
+    form = await read_form(request)
+    label, kind = normalize_line(text_field(form, "label")), text_field(form, "kind") or "reject"
     try:
         async with request.app.state.db.write() as conn:
-            await admin.add_reason(conn, await _actor(request), label)
+            await admin.add_reason(conn, await _actor(request), label, kind)
     except admin.Invalid as exc:
-        return await reasons_page(request, errors=exc.errors, values={"label": label})
-    return _done(request, "/admin/reasons", f"已新增退稿理由「{label}」。")
+        return await reasons_page(request, errors=exc.errors, values={"label": label, "kind": kind})
+    return _done(request, "/admin/reasons", f"已新增{admin.REASON_KINDS[kind]}「{label}」。")
 
 
 async def reason_update(request: Request) -> Response:

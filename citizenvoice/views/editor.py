@@ -14,7 +14,7 @@ from citizenvoice.domain.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE
 from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import printdesk as store
-from citizenvoice.text import numbers
+from citizenvoice.text import numbers, printcheck
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import diff_html, is_substantive_change
 from citizenvoice.text.normalize import normalize_line, normalize_text
@@ -44,13 +44,16 @@ async def index(request: Request) -> Response:
     async with request.app.state.db.read() as conn:
         pages = await store.list_pages(conn, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
         total = await store.count_pages(conn)
-    return render(request, "editor/index.html", _index_context(request, pages, total, page_number))
+        deleted = await store.deleted_pages(conn)
+    context = _index_context(request, pages, total, page_number)
+    return render(request, "editor/index.html", {**context, "deleted": deleted})
 
 
 def _index_context(request: Request, pages: list, total: int, page_number: int, form: Any = None) -> dict:
     site = site_settings(request)  # the admin may have renamed the paper or the column
     defaults = {"paper": site.paper_name, "column_title": site.column_title, "slots": "4",
-                "slot_budget": "500", "page_label": "", "date": "", "lead": "", "credits": "",
+                "slot_budget": "500", "page_label": "", "date": printdesk.next_edition_date(),
+                "lead": "", "credits": "", "slogan": "",
                 "byline_style": "under_headline"}
     return {
         "pages": pages, "total": total, "page_number": page_number, "has_next": page_number * PAGE_SIZE < total,
@@ -61,8 +64,7 @@ def _index_context(request: Request, pages: list, total: int, page_number: int, 
 
 async def create_page(request: Request) -> Response:
     form_data = await read_form(request)
-    names = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits", "byline_style")
-    values = {n: text_field(form_data, n) for n in names}
+    values = {n: text_field(form_data, n) for n in printdesk.SETTING_FIELDS}
     values = {k: (normalize_text(v) if k in ("lead", "credits") else normalize_line(v)) for k, v in values.items()}
     form = printdesk.validate_page(values)
     if form.errors:
@@ -83,7 +85,8 @@ async def _page_or_404(conn, page_id: int) -> store.PrintPage:  # noqa: ANN001
     return page
 
 
-async def page_screen(request: Request, *, error: str = "", status_code: int = 200) -> Response:
+async def page_screen(request: Request, *, error: str = "", status_code: int = 200, phones: dict | None = None,
+                      settings_form: Any = None) -> Response:
     page_id = request.path_params["page_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
@@ -93,14 +96,82 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         check = await printdesk.lock_check(conn, page)
         events = await store.page_events(conn, page_id)
     roles, directions = printdesk.balance(slots)
+    fit = await _proof_fit(request, page, slots, versions)
     context = {
-        "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check,
+        "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check, "fit": fit,
         "events": events, "roles": roles, "directions": directions, "error": error,
         "notice": request.query_params.get("notice", ""), "PAGE_STATES": PAGE_STATES, "EVENT_LABELS": PAGE_EVENT_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES, "credits_lines": [c for c in page.credits.splitlines() if c.strip()],
-        "print_bylines": printdesk.printed_bylines(page, slots, versions),
+        "print_bylines": printdesk.printed_bylines(page, slots, versions), "phones": phones or {},
+        "settings_values": settings_form.values if settings_form else printdesk.page_settings_values(page),
+        "settings_errors": settings_form.errors if settings_form else {},
     }
     return render(request, "editor/page.html", context, status_code=status_code)
+
+
+async def _proof_fit(request: Request, page, slots, versions) -> printexport.ProofFit | None:  # noqa: ANN001
+    """How full the proof is, for the page screen; None without essays or without the CJK fonts."""
+    if not slots or any(s.essay.id not in versions for s in slots):
+        return None
+    settings = request.app.state.settings
+    export = printdesk.export_page(page, slots, versions, settings.media_path, sheet=settings.print_sheet,
+                                   body_pt=settings.print_body_pt)
+    try:
+        return await run_in_threadpool(printexport.proof_fit, export)
+    except printexport.MissingCJKFont:
+        return None
+
+
+async def update_settings(request: Request) -> Response:
+    form_data = await read_form(request)
+    changes = {n: text_field(form_data, n) for n in printdesk.SETTING_FIELDS if n in form_data}
+    changes = {k: (normalize_text(v) if k in ("lead", "credits") else normalize_line(v)) for k, v in changes.items()}
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            form = await printdesk.update_settings(conn, page_id, changes, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    if form.errors:
+        return await page_screen(request, error="版面设置没有保存，请按提示修改。", settings_form=form, status_code=422)
+    return _back(page_id, "#settings", notice="settings")
+
+
+async def delete_page(request: Request) -> Response:
+    await read_form(request)
+    user_id = await _user_id(request)
+    page_id = request.path_params["page_id"]
+    try:
+        async with request.app.state.db.write() as conn:
+            await printdesk.delete_draft(conn, page_id, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/editor?notice=deleted", status_code=303)
+
+
+async def reveal_phones(request: Request) -> Response:
+    await read_form(request)
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            phones = await printdesk.reveal_phones(conn, page_id, user_id)
+    except PrintDeskError as exc:
+        raise HTTPException(exc.status, exc.message) from exc
+    response = await page_screen(request, phones=phones)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+async def confirm_printed(request: Request) -> Response:
+    page_id = request.path_params["page_id"]
+    async with request.app.state.db.read() as conn:
+        page = await _page_or_404(conn, page_id)
+        slots = await store.list_slots(conn, page_id)
+    if page.state != "locked":
+        return _back(page_id)
+    context = {"page": page, "slots": slots, "edition": printdesk.printed_edition(page),
+               "warnings": printdesk.print_date_warnings(page, slots, printdesk.beijing_today())}
+    return render(request, "editor/printed_confirm.html", context)
 
 
 async def candidates(request: Request) -> Response:
@@ -145,11 +216,13 @@ async def _act(request: Request, action, *, anchor: str = "", notice: str = "") 
 
 async def place(request: Request) -> Response:
     form = await read_form(request)
-    essay_id = numbers.parse_int(text_field(form, "essay_id"), low=1)
-    if essay_id is None:
+    raw = form.getlist("essay_id")
+    essay_ids = [numbers.parse_int(str(v), low=1) for v in raw]
+    if None in essay_ids:
         raise HTTPException(422, "请选择一篇文章。")
     user_id, city = await _user_id(request), site_settings(request).city
-    return await _act(request, lambda conn, page_id: printdesk.place(conn, page_id, essay_id, user_id, city),
+    ids = [i for i in essay_ids if i is not None]
+    return await _act(request, lambda conn, page_id: printdesk.place_many(conn, page_id, ids, user_id, city),
                       notice="placed")
 
 
@@ -219,7 +292,12 @@ async def slot_screen(request: Request, *, error: str = "", values: dict | None 
         "diff": diff_html(slot.essay.body, latest.body), "substantive": is_substantive_change(slot.essay.body, latest.body),
         "signoff": signoff, "phone_views": views, "phone": phone, "error": error, "AUTHOR_ROLES": AUTHOR_ROLES,
         "print_byline": printdesk.byline_as_printed(page.byline_style, slot.essay, latest),
+        "headline_fit": printexport.headline_fit(
+            latest.headline, printexport.per_row(page.slots, slot.position), request.app.state.settings.print_sheet),
         "suspect_breaks": printdesk.suspect_breaks(latest.body),
+        # the moderator's print suggestions, the mid-sentence breaks being listed above already
+        "print_flags": [f for f in printcheck.print_flags(latest.body) if f.kind != "mid_sentence_break"],
+        "PRINT_FLAG_LABELS": printcheck.PRINT_FLAG_LABELS,
         "BYLINE_STYLES": BYLINE_STYLES,
     }
     return render(request, "editor/slot.html", context, status_code=status_code)
@@ -236,13 +314,17 @@ async def save_version(request: Request) -> Response:
     problem = _version_problem(values)
     if problem:
         return await slot_screen(request, error=problem, values=values, status_code=422)
-    user_id = await _user_id(request)
+    user_id, city = await _user_id(request), site_settings(request).city
+    correct_online = text_field(form, "correct_online") == "1"
     try:
         async with request.app.state.db.write() as conn:
-            await printdesk.save_version(conn, page_id, essay_id, user_id, **values)
+            await printdesk.save_version(conn, page_id, essay_id, user_id, **values, correct_online=correct_online,
+                                         city=city)
     except PrintDeskError as exc:
+        values["correct_online"] = "1" if correct_online else ""
         return await slot_screen(request, error=exc.message, values=values, status_code=exc.status)
-    return RedirectResponse(f"/editor/pages/{page_id}/slots/{essay_id}?saved=1", status_code=303)
+    saved = "online" if correct_online else "1"
+    return RedirectResponse(f"/editor/pages/{page_id}/slots/{essay_id}?saved={saved}", status_code=303)
 
 
 def _version_problem(values: dict[str, str]) -> str:
@@ -277,7 +359,10 @@ async def _export_page(request: Request, *, require_locked: bool) -> printexport
             raise HTTPException(409, "请先锁定版面，再导出清样、排版包和 Word 文件。")
         slots = await store.list_slots(conn, page_id)
         versions = await store.latest_versions(conn, page_id)
-    return printdesk.export_page(page, slots, versions, request.app.state.settings.media_path)
+    user = await sessions.current_user(request)
+    settings = request.app.state.settings
+    return printdesk.export_page(page, slots, versions, settings.media_path, editor=user.username if user else "",
+                                 sheet=settings.print_sheet, body_pt=settings.print_body_pt)
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response:
@@ -307,8 +392,11 @@ async def preview_png(request: Request) -> Response:
 
 
 async def package_zip(request: Request) -> Response:
+    encoding = request.query_params.get("encoding", "utf-8").lower()
+    if encoding not in printexport.PACKAGE_ENCODINGS:
+        raise HTTPException(422, "排版包的编码只能是 utf-8（默认，带 BOM）或 gb18030。")
     export = await _export_page(request, require_locked=True)
-    data = await run_in_threadpool(printexport.build_package_zip, export)
+    data = await run_in_threadpool(printexport.build_full_package, export, encoding)
     return _download(data, "application/zip", f"package-{export.page_label}-{export.date.isoformat()}.zip")
 
 
@@ -337,6 +425,10 @@ routes = [
     route(_P + "/lock", lock, access=EDITOR, methods=["POST"]),
     route(_P + "/unlock", unlock, access=EDITOR, methods=["POST"]),
     route(_P + "/printed", mark_printed, access=EDITOR, methods=["POST"]),
+    route(_P + "/printed", confirm_printed, access=EDITOR),
+    route(_P + "/settings", update_settings, access=EDITOR, methods=["POST"]),
+    route(_P + "/delete", delete_page, access=EDITOR, methods=["POST"]),
+    route(_P + "/phones", reveal_phones, access=EDITOR, methods=["POST"]),
     route(_P + "/proof.pdf", proof_pdf, access=EDITOR),
     route(_P + "/preview.png", preview_png, access=EDITOR),
     route(_P + "/package.zip", package_zip, access=EDITOR),

@@ -25,7 +25,7 @@ from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
 from citizenvoice.store import wordlists
 from citizenvoice.store.moderation import Cursor, QueueFilters
-from citizenvoice.text import numbers
+from citizenvoice.text import numbers, printcheck
 from citizenvoice.text.diff import diff_html
 from citizenvoice.web import sessions, sitesettings
 from citizenvoice.web.forms import read_form, text_field
@@ -217,6 +217,8 @@ async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, u
     screener = await _screener(request, conn)
     headline_flags = screener.screen(essay.headline).flags
     body_flags = screener.screen(essay.body).flags
+    # the byline is screened too (an author may correct it when revising): shown, not stored
+    byline_flags = screener.screen(f"{essay.affiliation} {essay.author_name}".strip()).flags
     claim = await moderation.current_claim(conn, essay.id)
     site = await sitesettings.refreshed(request)
     revisions = await essay_store.list_revisions(conn, essay.id)
@@ -236,7 +238,10 @@ async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, u
         "byline": lifecycle.essay_byline(essay, site.city),
         "headline_html": Markup(highlight_html(essay.headline, headline_flags)),
         "body_html": _paragraphs(highlight_html(essay.body, body_flags)),
-        "flags": [("标题", f) for f in headline_flags] + [("正文", f) for f in body_flags],
+        "flags": [("标题", f) for f in headline_flags] + [("正文", f) for f in body_flags]
+        + [("署名", f) for f in byline_flags],
+        "print_flags": printcheck.print_flags(essay.body),  # suggestions for print; they never block
+        "PRINT_FLAG_LABELS": printcheck.PRINT_FLAG_LABELS,
         "has_pii": any(f.is_pii for f in headline_flags + body_flags),
         "claim": claim,
         "claim_minutes": max(1, round((claim.expires_at - moderation.clock()) / 60)) if claim else 0,
@@ -250,6 +255,7 @@ async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, u
         "diffs": _diffs(revisions),
         "trail": await _trail(conn, essay.id),
         "reasons": await wordlists.rejection_reasons(conn),
+        "revise_reasons": await wordlists.rejection_reasons(conn, kind="revise"),
         "directions": await direction_store.list_directions(conn, include_archived=False),
         "AUTHOR_ROLES": AUTHOR_ROLES,
         "DECISION_LABELS": moderation.DECISION_LABELS,

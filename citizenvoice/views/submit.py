@@ -33,6 +33,7 @@ from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as print_store
 from citizenvoice.store.essays import Essay
 from citizenvoice.text import numbers
+from citizenvoice.text.diff import diff_html
 from citizenvoice.web import sitesettings
 from citizenvoice.web.forms import parse_form, read_form, text_field
 from citizenvoice.web.routing import PUBLIC, route
@@ -160,6 +161,14 @@ async def _access(request: Request) -> Access:
     return Access(essay, base, token)
 
 
+def _staff_correction(revisions: list[essay_store.Revision]) -> Any:
+    """The newsroom's last correction of the text (a moderator's edit, a print correction carried to
+    the web), as a diff the author can read; None when the author's own text is the latest."""
+    if len(revisions) < 2 or revisions[-1].actor_kind not in ("moderator", "editor"):
+        return None
+    return diff_html(revisions[-2].body, revisions[-1].body)
+
+
 async def _track_page(request: Request, access: Access, *, status_code: int = 200, **extra: Any) -> Response:
     essay = access.essay
     site = await sitesettings.refreshed(request)
@@ -175,6 +184,7 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "events": events,
         "action_labels": AUTHOR_ACTION_LABELS,
         "revision_count": len(revisions),
+        "staff_correction": _staff_correction(revisions),
         "signoff": signoff,
         "byline": lifecycle.essay_byline(essay, site.city),
         "can_withdraw": Action.WITHDRAW in actions,
@@ -183,7 +193,8 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "email": submission.mask_email(essay.email),
         "page_url": str(request.url.replace(query="", fragment="")),
         "queue_hours": request.app.state.settings.queue_target_hours,
-        "values": {"headline": essay.headline, "body": essay.body},
+        "values": {"headline": essay.headline, "body": essay.body, "author_name": essay.author_name,
+                   "affiliation": essay.affiliation},
         "errors": {},
         "alert": "",
         "revise_alert": "",
@@ -231,9 +242,11 @@ def _why(exc: Exception) -> str:
 
 async def revise(request: Request) -> Response:
     form = await parse_form(request)
-    raw = {name: text_field(form, name) for name in ("headline", "body", CSRF_FIELD)}
     access = await _access(request)
-    checked = submission.validate_revision(raw)
+    raw = {name: text_field(form, name) for name in ("headline", "body", CSRF_FIELD)}
+    for name in ("author_name", "affiliation"):  # a form without them keeps the byline as it is
+        raw[name] = text_field(form, name) if name in form else getattr(access.essay, name)
+    checked = submission.validate_author_revision(raw)
     if not csrf_valid(request, raw[CSRF_FIELD]):
         return await _track_page(request, access, status_code=403, values=checked.values,
                                  revise_alert=f"{CSRF_FAILED_MESSAGE}您修改的内容还在下面。")
@@ -242,8 +255,11 @@ async def revise(request: Request) -> Response:
     site = await sitesettings.refreshed(request)
     try:
         async with request.app.state.db.write() as conn:
+            byline = {k: checked.values[k] for k in ("author_name", "affiliation")
+                      if checked.values[k] != getattr(access.essay, k)}
             await lifecycle.resubmit(conn, access.essay.id, city=site.city, version=_version(form),
-                                     headline=checked.values["headline"], body=checked.values["body"])
+                                     headline=checked.values["headline"], body=checked.values["body"],
+                                     extra=byline or None)
             await moderation.screen_essay(conn, request.app.state.screener, access.essay.id)
     except (IllegalTransition, lifecycle.StaleVersion) as exc:
         fresh = await _access(request)

@@ -152,6 +152,10 @@ def editor_prints_it(story: Story, page: Any, headline: str) -> None:
     story.shot(page, "print-page-locked-desktop")
     page.get_by_role("button", name="标记为已见报").click()
     page.wait_for_load_state()
+    assert "确认见报" in page.content(), "marking printed did not ask for confirmation"
+    story.shot(page, "print-page-confirm-printed-desktop")
+    page.get_by_role("button", name=re.compile("^确认")).click()
+    page.wait_for_load_state()
     story.shot(page, "print-page-printed-desktop")
 
 
