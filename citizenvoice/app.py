@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
+from citizenvoice.domain.messaging.backends import backends
+from citizenvoice.domain.messaging.sender import Sender
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import (
@@ -69,9 +72,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         db = database.Database(settings.db_path, readers=settings.reader_connections)
         await db.open()
         app.state.db = db
+        # Every worker runs a sender loop; the lease lets exactly one of them (on any host) send.
+        stop = asyncio.Event()
+        sender = asyncio.create_task(Sender(db, settings, secret_key, backends(settings)).run(stop))
         try:
             yield
         finally:
+            stop.set()
+            await sender
             await db.close()
 
     middleware = [

@@ -225,7 +225,7 @@ def new_print_page(world: World) -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[World]:
-    app = make_app(tmp_path_factory.mktemp("hostile"), secret_key=SECRET, submit_limit_per_hour=100_000,
+    app = make_app(tmp_path_factory.mktemp("hostile"), secret_key=SECRET, submit_limit_per_phone=100_000, submit_limit_per_address=100_000,
                    track_lookup_limit=100_000)  # fmt: skip
     settings = app.state.settings
     with TestClient(app, base_url="http://testserver", follow_redirects=False,

@@ -327,7 +327,7 @@ def _essay_form(page: str, phone: str) -> dict[str, str]:
 
 
 def test_429_page(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
-    app = make_app(tmp_path, secret_key=SECRET, submit_limit_per_hour=1)
+    app = make_app(tmp_path, secret_key=SECRET, submit_limit_per_phone=1, submit_limit_per_address=1)
     with TestClient(app, follow_redirects=False) as client:
         first = client.post("/submit", data=_essay_form(client.get("/submit").text, "13812345678"))
         assert first.status_code == 303

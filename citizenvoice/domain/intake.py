@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from citizenvoice.domain import moderation, photos, ratelimit, submission
+from citizenvoice.domain import moderation, photos, ratelimit, submission, verification
+from citizenvoice.domain.messaging import notify
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.model.essays import new_tracking_code
 from citizenvoice.settings import Settings
@@ -40,6 +41,7 @@ class Submitted:
     status_code: int = 303
     retry_after: int | None = None
     refused: bool = False  # a bot: no form again, a plain refusal
+    verified_phone: str = ""  # a phone this POST proved by its code: the browser may remember it
 
     @property
     def stored(self) -> bool:
@@ -68,8 +70,13 @@ async def submit(
     *,
     directions: Mapping[str, int],
     ip: str,
+    phone_code: str = "",
+    remembered_phone: bool = False,
 ) -> Submitted:
-    """Take one posted form (``raw`` by field name, ``directions`` slug → id of the open ones)."""
+    """Take one posted form (``raw`` by field name, ``directions`` slug → id of the open ones).
+
+    With phone verification required, the essay is stored only when ``phone_code`` is the phone's
+    valid code, or the browser already proved this phone (``remembered_phone``)."""
     checked = submission.validate(raw, directions)
     signed = raw.get(submission.FORM_TOKEN_FIELD, "")
     nonce = submission.read_form_token(secret, signed)
@@ -91,15 +98,22 @@ async def submit(
         except photos.PhotoError as exc:
             return Submitted(checked.values, form_token, errors={"photo": exc.message}, status_code=422)
     assert checked.essay is not None
+    verified = ""
+    if settings.phone_verification == "required" and not remembered_phone:
+        async with db.write() as conn:  # committed either way: a wrong code counts a try
+            code_checked = await verification.check(conn, secret, checked.essay.phone, phone_code)
+        if not code_checked.ok:
+            return Submitted(checked.values, form_token, errors={"phone_code": code_checked.error}, status_code=422)
+        verified = checked.essay.phone
     try:
         token = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip)
     except ratelimit.RateLimited as exc:
         return Submitted(checked.values, form_token, alert=exc.message, status_code=429,
-                         retry_after=exc.retry_after)
+                         retry_after=exc.retry_after, verified_phone=verified)
     except _StaleForm:
         return Submitted(checked.values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED,
-                         status_code=409)
-    return Submitted(checked.values, form_token, token=token)
+                         status_code=409, verified_phone=verified)
+    return Submitted(checked.values, form_token, token=token, verified_phone=verified)
 
 
 async def _store(
@@ -122,9 +136,14 @@ async def _store(
             saved.append(photos.store_photo(photo, settings.media_path))
         essay = dataclasses.replace(essay, photo_path=saved[0] if saved else None)
         code = await _unused_code(conn)
-        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
+        # Verified, or verification off (then the per-phone limit bounds what the phone can be sent).
+        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip,
+                                                  sms_channel=True)
         await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
         await moderation.screen_essay(conn, screener, essay_id, prescreened)
+        stored = await essay_store.get_essay(conn, essay_id)
+        assert stored is not None
+        await notify.received(conn, stored)
 
     try:
         # ~20 statements in one round trip to the writer's thread (db.write_at_once explains why).
@@ -165,3 +184,36 @@ async def _discard(db: Any, settings: Settings, saved: list[str]) -> None:
             in_use = await rate_store.photo_in_use(conn, relative)
         if not in_use:
             photos.delete_photo(settings.media_path, relative)
+
+
+@dataclass(frozen=True)
+class CodeAsked:
+    """What became of one press of 「获取验证码」: the form again, every field kept, and a notice or an error."""
+
+    values: dict[str, str]
+    form_token: str
+    notice: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 200
+    wait: int = 0  # seconds before another code may be asked for
+
+
+async def ask_code(db: Any, settings: Settings, secret: str, raw: Mapping[str, str],
+                   directions: Mapping[str, int], ip: str) -> CodeAsked:
+    """Send a verification code to the form's phone (the SMS is queued in the code's transaction)."""
+    values = {**submission.validate(raw, directions).values, "phone_code": ""}
+    signed = raw.get(submission.FORM_TOKEN_FIELD, "")
+    form_token = signed if submission.read_form_token(secret, signed) else submission.issue_form_token(secret)
+    phone = submission.clean_phone(raw.get("phone", ""))
+    phone_error = submission.check_phone(phone)
+    if phone_error:
+        return CodeAsked(values, form_token, errors={"phone": phone_error}, status_code=422)
+    try:
+        async with db.write() as conn:
+            await verification.issue(conn, secret, settings, phone, ip)
+    except verification.CodeRefused as exc:
+        return CodeAsked(values, form_token, errors={"phone_code": exc.message}, status_code=429,
+                         wait=exc.retry_after or 0)
+    notice = (f"验证码已发送到 {submission.mask_phone(phone)}，10 分钟内有效。"
+              "收到短信后把 6 位数字填在下面，再点「提交投稿」。")
+    return CodeAsked(values, form_token, notice=notice, wait=verification.RESEND_AFTER)

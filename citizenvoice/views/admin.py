@@ -425,16 +425,18 @@ async def settings_page(
 ) -> Response:
     current = await sitesettings.refreshed(request, force=True)
     base = request.app.state.settings
-    keys = [*sitesettings.FIELDS, *sitesettings.CHOICES]
+    keys = [*sitesettings.FIELDS, *sitesettings.CHOICES, *sitesettings.NUMBERS]
     values = values or {key: str(getattr(current, key)) for key in keys}
     context = {"fields": sitesettings.FIELDS, "choices": sitesettings.CHOICES, "values": values,
+               "numbers": sitesettings.NUMBERS,
                "errors": errors or {}, "base": base}  # fmt: skip
     return _page(request, "admin/settings.html", context, status_code=422 if errors else 200)
 
 
 async def settings_save(request: Request) -> Response:
     form = await read_form(request)
-    values = {key: text_field(form, key) for key in [*sitesettings.FIELDS, *sitesettings.CHOICES]}
+    values = {key: text_field(form, key)
+              for key in [*sitesettings.FIELDS, *sitesettings.CHOICES, *sitesettings.NUMBERS]}
     try:
         async with request.app.state.db.write() as conn:
             changed = await admin.save_site_settings(
