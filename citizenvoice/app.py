@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         app.state.db = db
         # Every worker runs a sender loop; the lease lets exactly one of them (on any host) send.
         stop = asyncio.Event()
-        sender = asyncio.create_task(Sender(db, settings, secret_key, backends(settings)).run(stop))
+        app.state.sender = Sender(db, settings, secret_key, backends(settings))
+        sender = asyncio.create_task(app.state.sender.run(stop))
         try:
             yield
         finally:
