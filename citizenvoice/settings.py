@@ -106,6 +106,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_host", str, "", "SMTP server for mail to authors (empty: mail goes to the outbox file)"),
     Setting("smtp_port", int, 587, "SMTP port"),
     Setting("smtp_tls", _one_of(SMTP_TLS), "starttls", "SMTP transport security: starttls, ssl or none"),
+    Setting("smtp_ca_file", str, "", "CA bundle that signs the SMTP server's certificate (empty: the system's)"),
     Setting("smtp_username", str, "", "SMTP user (empty: no login)"),
     Setting("smtp_password", str, "", "SMTP password"),
     Setting("smtp_from", str, "", "From address of mail to authors"),
@@ -162,6 +163,7 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_tls: str = "starttls"
+    smtp_ca_file: str = ""
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = ""

@@ -22,7 +22,6 @@ import urllib.parse
 import urllib.request
 import uuid
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -229,20 +228,21 @@ class Smtp:
         mail["From"] = self.s.smtp_from
         mail["To"] = message.recipient
         mail["Subject"] = f"{rendered.subject} · {self.s.column_title}"
-        msgid = make_msgid(idstring=hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:24],
-                           domain=self.s.smtp_from.rpartition("@")[2] or "citizenvoice")
+        digest = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
+        msgid = f"<{digest}@{self.s.smtp_from.rpartition('@')[2] or 'citizenvoice'}>"
         mail["Message-ID"] = msgid  # the same for every retry: the idempotency key travels with the mail
         mail.set_content(rendered.text)
         mail.add_alternative(rendered.html, subtype="html")
+        context = ssl.create_default_context(cafile=self.s.smtp_ca_file or None)
         try:
             if self.s.smtp_tls == "ssl":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(self.s.smtp_host, self.s.smtp_port, timeout=TIMEOUT,
-                                                        context=ssl.create_default_context())
+                                                        context=context)
             else:
                 client = smtplib.SMTP(self.s.smtp_host, self.s.smtp_port, timeout=TIMEOUT)
             with client:
                 if self.s.smtp_tls == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
                 if self.s.smtp_username:
                     client.login(self.s.smtp_username, self.s.smtp_password)
                 refused = client.send_message(mail)
