@@ -33,6 +33,7 @@ MAX_WORDS = 5000
 MAX_WORD_CHARS = 30
 
 ACTION_LABELS = {
+    "message.retry": "重试发送消息",
     "user.add": "新增用户",
     "user.update": "修改用户资料和角色",
     "user.password": "重置密码",

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import administration as admin
+from citizenvoice.domain.messaging import desk as message_desk
 from citizenvoice.model.directions import by_pillar
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import admin as admin_store
@@ -448,6 +449,32 @@ async def settings_save(request: Request) -> Response:
     return _done(request, "/admin/settings", "站点设置已保存。" if changed else "没有需要保存的修改。")
 
 
+# ---------------------------------------------------------------------------------------------------
+# Messages to authors
+
+
+async def messages_page(request: Request) -> Response:
+    status = request.query_params.get("status") or None
+    async with request.app.state.db.read() as conn:
+        counts, rows = await message_desk.overview(conn, status)
+    context = {"counts": counts, "rows": rows, "status": status, "STATUSES": message_desk.STATUSES,
+               "CHANNELS": message_desk.CHANNELS, "TEMPLATES": message_desk.TEMPLATE_LABELS}
+    return _page(request, "admin/messages.html", context)
+
+
+async def message_retry(request: Request) -> Response:
+    await read_form(request)
+    message_id = numbers.parse_int(request.path_params["message_id"])
+    if message_id is None:
+        raise _not_found()
+    try:
+        async with request.app.state.db.write() as conn:
+            await message_desk.retry(conn, await _actor(request), message_id)
+    except message_desk.NotRetryable as exc:
+        return _done(request, "/admin/messages", exc.message)
+    return _done(request, "/admin/messages", "已重新排队，发送程序会在几秒内再试一次。")
+
+
 routes = [
     route("/admin", dashboard, access=ADMIN, name="admin_dashboard"),
     route("/admin/audit", audit_log, access=ADMIN),
@@ -470,6 +497,8 @@ routes = [
     route("/admin/reasons", reasons_page, access=ADMIN),
     route("/admin/reasons", reason_add, access=ADMIN, methods=["POST"]),
     route("/admin/reasons/{reason_id:id}", reason_update, access=ADMIN, methods=["POST"]),
+    route("/admin/messages", messages_page, access=ADMIN),
+    route("/admin/messages/{message_id}/retry", message_retry, access=ADMIN, methods=["POST"]),
     route("/admin/settings", settings_page, access=ADMIN),
     route("/admin/settings", settings_save, access=ADMIN, methods=["POST"]),
 ]
