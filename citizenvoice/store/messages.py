@@ -136,6 +136,18 @@ async def take_lease(conn: Any, name: str, holder: str, *, now: str, until: str)
     return cursor.rowcount == 1
 
 
+async def lease(conn: Any, name: str) -> tuple[str, str]:
+    """(holder, expires_at) of the lease."""
+    row = await fetch_one(conn, "SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
+    return (row[0], row[1]) if row else ("", "")
+
+
+async def has_due(conn: Any, now: str) -> bool:
+    row = await fetch_one(conn, "SELECT 1 FROM messages WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 1",
+                          (now,))
+    return row is not None
+
+
 async def release_lease(conn: Any, name: str, holder: str) -> None:
     await conn.execute("UPDATE leases SET holder = '', expires_at = '' WHERE name = ? AND holder = ?", (name, holder))
 

@@ -47,18 +47,34 @@ class Sender:
         self.holder = holder or uuid.uuid4().hex
         self.clock = clock or utc
         self.budget = max(1, settings.messages_per_minute // 60)
+        self.lease_until: dt.datetime | None = None
 
     async def holds_lease(self) -> bool:
+        """Claim or renew the lease. An idle loop costs reads, not writes: a lease with more than half of
+        its time left is not renewed, and another's unexpired lease is seen with a read (nobody else can
+        take an unexpired lease, so the conditional UPDATE alone decides who holds it)."""
         now = self.clock()
-        until = now + dt.timedelta(seconds=self.settings.message_lease_seconds)
+        ttl = dt.timedelta(seconds=self.settings.message_lease_seconds)
+        if self.lease_until is not None and now < self.lease_until - ttl / 2:
+            return True
+        async with self.db.read() as conn:
+            holder, expires_at = await store.lease(conn, LEASE)
+        if holder != self.holder and expires_at >= _iso(now):
+            self.lease_until = None
+            return False
         async with self.db.write() as conn:
-            return await store.take_lease(conn, LEASE, self.holder, now=_iso(now), until=_iso(until))
+            taken = await store.take_lease(conn, LEASE, self.holder, now=_iso(now), until=_iso(now + ttl))
+        self.lease_until = now + ttl if taken else None
+        return taken
 
     async def round(self, limit: int | None = None) -> int:
         """One round: take (or renew) the lease, then deliver up to ``limit`` due messages. How many went."""
         if not await self.holds_lease():
             return 0
         now = self.clock()
+        async with self.db.read() as conn:
+            if not await store.has_due(conn, _iso(now)):
+                return 0
         async with self.db.write() as conn:
             due = await store.due(conn, _iso(now), limit or self.budget)
             claimed = []
@@ -92,16 +108,20 @@ class Sender:
         return 1
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Rounds until ``stop`` is set; errors are logged and the loop carries on."""
-        while not stop.is_set():
+        """Rounds until ``stop`` is set (the first a tick after start); errors are logged and the loop
+        carries on."""
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), TICK)
+                break
+            except TimeoutError:
+                pass
             try:
                 await self.round()
             except Exception:  # a database hiccup must not end the loop for good
                 log.exception("message sender round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), TICK)
-            except TimeoutError:
-                pass
+        if self.lease_until is None:
+            return
         try:
             async with self.db.write() as conn:
                 await store.release_lease(conn, LEASE, self.holder)
