@@ -248,3 +248,15 @@ def test_signoff_request_promises_a_message(client: TestClient) -> None:
     assert len(lines) == 1 and lines[0]["params"]["link"].endswith("/signoff")
     # without a real request from the print desk the sign-off page has nothing to show; its tracking page does
     assert client.get(lines[0]["params"]["link"].removeprefix(BASE).removesuffix("/signoff")).status_code == 200
+
+
+def test_erasing_the_essay_erases_its_messages(client: TestClient) -> None:
+    from citizenvoice.domain import privacy
+
+    token = submit_essay(client)
+    essay = essay_for(client, token)
+    deliver(client)
+    assert len(messages(client)) == 2
+    media = client.app.state.settings.media_path
+    write(client, lambda conn: privacy.erase_for_author(conn, essay.id, "anonymous", city="锦州", media_dir=media))
+    assert messages(client) == []

@@ -123,6 +123,19 @@ async def for_essay(conn: Any, essay_id: int) -> list[Message]:
     return [_message(r) for r in rows]
 
 
+async def erase_for_essay(conn: Any, essay_id: int) -> int:
+    """An erased essay's messages go with its personal data: the recipient and the params (a note,
+    a headline) are the author's; a queued one is no longer wanted."""
+    cursor = await conn.execute("DELETE FROM messages WHERE essay_id = ?", (essay_id,))
+    return cursor.rowcount
+
+
+async def delete_old(conn: Any, before: str) -> int:
+    """Delivered or abandoned messages older than ``before`` (codes and lost links included)."""
+    cursor = await conn.execute("DELETE FROM messages WHERE status <> 'queued' AND created_at < ?", (before,))
+    return cursor.rowcount
+
+
 # ---------------------------------------------------------------------------------------------------
 # The lease
 

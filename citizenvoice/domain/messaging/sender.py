@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from citizenvoice.domain.messaging import templates
-from citizenvoice.domain.messaging.backends import Backend, SendFailed
+from citizenvoice.domain.messaging.backends import Backend, SendFailed, mask
 from citizenvoice.settings import Settings
 from citizenvoice.store import messages as store
 
@@ -95,9 +95,10 @@ class Sender:
             provider_id = await asyncio.to_thread(backend.send, message, rendered)
         except SendFailed as exc:
             failed = exc.permanent or message.attempts + 1 >= self.settings.message_max_attempts
+            reason = exc.reason.replace(message.recipient, mask(message.recipient))  # no number in a log
             async with self.db.write() as conn:
-                await store.mark_error(conn, message.id, error=exc.reason, failed=failed)
-            log.warning("message %s (%s) not sent: %s%s", message.id, message.template, exc.reason,
+                await store.mark_error(conn, message.id, error=reason, failed=failed)
+            log.warning("message %s (%s) not sent: %s%s", message.id, message.template, reason,
                         "; given up" if failed else "; will retry")
             return 0
         kept = dict(message.params)
