@@ -334,7 +334,7 @@ def test_429_page(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
         second = client.post("/submit", data=_essay_form(client.get("/submit").text, "13812345678"))
     assert second.status_code == 429
     assert second.headers.get("retry-after", "").isdigit()
-    assert "每小时最多投稿 1 篇" in second.text and "分钟后再提交" in second.text
+    assert "一小时内已提交了 1 篇文章" in second.text and "分钟后再提交" in second.text
     assert 'lang="zh-CN"' in second.text
     assert not any(leak in second.text for leak in LEAKS)
     assert header_problems(second) == []
