@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser import resident
-from tests.browser.conftest import PHONE, PageFactory, served
+from tests.browser.conftest import PHONE, RUN_AXE, PageFactory, served
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +89,17 @@ def test_without_javascript_the_code_flow_keeps_every_field(pages: PageFactory, 
     page.wait_for_url(re.compile(r"/track/[A-Za-z0-9_-]{43}$"))
     assert "待审核" in page.locator("#status-title").inner_text()
     assert not pages.errors, pages.errors
+
+
+def test_the_form_with_the_code_field_has_no_axe_violations(pages: PageFactory, axe_source: str) -> None:
+    page = pages(PHONE)
+    page.goto("/submit")
+    resident.fill_essay(page, headline="站台上的长椅", phone="13612341111", body=BODY, direction="wellbeing",
+                        name="孙秀英")
+    page.click("button[data-final-submit]")  # no code yet: the error at the code field
+    page.wait_for_selector("#phone_code-error")
+    page.evaluate(axe_source)
+    assert page.evaluate(RUN_AXE) == []
 
 
 def test_with_javascript_the_button_counts_down_in_place(pages: PageFactory, verifying_server) -> None:
