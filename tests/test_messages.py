@@ -260,3 +260,14 @@ def test_erasing_the_essay_erases_its_messages(client: TestClient) -> None:
     media = client.app.state.settings.media_path
     write(client, lambda conn: privacy.erase_for_author(conn, essay.id, "anonymous", city="锦州", media_dir=media))
     assert messages(client) == []
+
+
+def test_the_log_names_no_phone_or_address(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="citizenvoice.messages")
+    submit_essay(client)
+    deliver(client)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "written to the outbox for 138****5678" in logged
+    assert PHONE not in logged and EMAIL not in logged and "w***@example.cn" in logged
