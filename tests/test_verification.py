@@ -222,3 +222,33 @@ def test_verification_is_an_admin_setting(client: TestClient, staff_client) -> N
     form["submit_limit_per_phone"] = "abc"
     bad = admin.post("/admin/settings", data=form)
     assert bad.status_code == 422 and "请填写 1 到 100 之间的整数" in bad.text
+
+
+def test_a_double_tap_with_the_code_gives_the_same_receipt(client: TestClient) -> None:
+    tokens = form_page(client)
+    ask_code(client, PHONE, tokens=tokens)
+    code = sent_code(client, PHONE)
+    first = submit_with(client, tokens, code)
+    client.cookies.delete("cv_phone")  # the second tap left before the first answer set the cookie
+    second = submit_with(client, tokens, code)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert count(client, "essays") == 1
+
+
+def test_a_refused_essay_keeps_its_code_valid(make_app, settings, clock) -> None:
+    with TestClient(make_app(settings, phone_verification="required", submit_limit_per_address=1),
+                    follow_redirects=False) as client:
+        tokens = form_page(client)
+        ask_code(client, "13900000001", tokens=tokens)
+        assert submit_with(client, tokens, sent_code(client, "13900000001"), phone="13900000001").status_code == 303
+        clock["t"] += 61
+        tokens = form_page(client)
+        ask_code(client, PHONE, tokens=tokens)
+        code = sent_code(client, PHONE)
+        assert submit_with(client, tokens, code).status_code == 429  # the address limit
+        from citizenvoice.store import messages as message_store
+
+        latest = read(client, lambda conn: message_store.latest_code(conn, verification.phone_key(
+            client.app.state.secret_key, PHONE)))
+        assert latest is not None and not latest.used and latest.tries == 0  # still good for a retry

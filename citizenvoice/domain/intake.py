@@ -98,38 +98,43 @@ async def submit(
         except photos.PhotoError as exc:
             return Submitted(checked.values, form_token, errors={"photo": exc.message}, status_code=422)
     assert checked.essay is not None
-    verified = ""
-    if settings.phone_verification == "required" and not remembered_phone:
-        async with db.write() as conn:  # committed either way: a wrong code counts a try
-            code_checked = await verification.check(conn, secret, checked.essay.phone, phone_code)
-        if not code_checked.ok:
-            return Submitted(checked.values, form_token, errors={"phone_code": code_checked.error}, status_code=422)
-        verified = checked.essay.phone
+    needs_code = settings.phone_verification == "required" and not remembered_phone
     try:
-        token = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip)
+        token, code_error = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip,
+                                         phone_code if needs_code else None)
     except ratelimit.RateLimited as exc:
         return Submitted(checked.values, form_token, alert=exc.message, status_code=429,
-                         retry_after=exc.retry_after, verified_phone=verified)
+                         retry_after=exc.retry_after)
     except _StaleForm:
         return Submitted(checked.values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED,
-                         status_code=409, verified_phone=verified)
-    return Submitted(checked.values, form_token, token=token, verified_phone=verified)
+                         status_code=409)
+    if code_error:
+        return Submitted(checked.values, form_token, errors={"phone_code": code_error}, status_code=422)
+    return Submitted(checked.values, form_token, token=token, verified_phone=checked.essay.phone if needs_code else "")
 
 
 async def _store(
     db: Any, screener: ScreenerCache, settings: Settings, secret: str, essay: NewEssay,
-    photo: photos.ProcessedPhoto | None, nonce: str, ip: str,
-) -> str:
-    """Store the essay, its photo and its used form token in one transaction; return the tracking token."""
+    photo: photos.ProcessedPhoto | None, nonce: str, ip: str, phone_code: str | None,
+) -> tuple[str, str]:
+    """Store the essay, its photo and its used form token in one transaction; return the tracking token
+    and, when ``phone_code`` was to be checked and is not the phone's valid code, the error (then the
+    transaction commits only the counted try, and no essay)."""
     token = submission.tracking_token(secret, nonce)
     saved: list[str] = []
     # Screening is CPU work on the text alone: done here, it does not hold up the one writer.
     prescreened = await moderation.prescreen_text(db, screener, essay.headline, essay.body)
 
-    async def transaction(conn: Any) -> None:
+    async def transaction(conn: Any) -> str:
         nonlocal essay
         if await _already_stored(conn, nonce, token, essay):
-            return
+            return ""  # a double tap of a stored essay: its code was used by the first
+        if phone_code is not None:
+            # In the essay's own transaction: a wrong code commits its counted try and nothing else; a
+            # right one is used up only if the essay is stored (a refusal below rolls both back).
+            checked = await verification.check(conn, secret, essay.phone, phone_code)
+            if not checked.ok:
+                return checked.error
         ip_limit, phone_limit = ratelimit.submit_limits(settings)
         await ratelimit.hit(conn, secret, [(ip_limit, ip), (phone_limit, essay.phone)])
         if photo is not None:
@@ -144,19 +149,20 @@ async def _store(
         stored = await essay_store.get_essay(conn, essay_id)
         assert stored is not None
         await notify.received(conn, stored)
+        return ""
 
     try:
         # ~20 statements in one round trip to the writer's thread (db.write_at_once explains why).
-        await db.write_at_once(transaction)
+        code_error = await db.write_at_once(transaction)
     except sqlite3.IntegrityError:
         # Another worker process stored this form token first (primary key): it is the same essay, and
         # its photo is the same file (stored by content), which _discard sees in use and keeps.
         await _discard(db, settings, saved)
-        return token
+        return token, ""
     except BaseException:
         await _discard(db, settings, saved)
         raise
-    return token
+    return token, code_error
 
 
 async def _already_stored(conn: Any, nonce: str, token: str, essay: NewEssay) -> bool:
