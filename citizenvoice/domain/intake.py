@@ -146,9 +146,7 @@ async def _store(
                                                   sms_channel=True)
         await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
         await moderation.screen_essay(conn, screener, essay_id, prescreened)
-        stored = await essay_store.get_essay(conn, essay_id)
-        assert stored is not None
-        await notify.received(conn, stored)
+        await notify.received(conn, essay_id, code, essay)
         return ""
 
     try:

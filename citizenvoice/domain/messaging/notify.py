@@ -14,7 +14,7 @@ from citizenvoice.domain.messaging import templates
 from citizenvoice.model.essays import Action
 from citizenvoice.store import messages as store
 from citizenvoice.store import utcnow
-from citizenvoice.store.essays import Essay
+from citizenvoice.store.essays import Essay, NewEssay
 
 # The action that moved an essay -> the message that tells its author.
 ACTION_TEMPLATES: dict[Action, str] = {
@@ -45,9 +45,16 @@ async def to_author(conn: Any, essay: Essay, template: str, params: dict[str, An
     return queued
 
 
-async def received(conn: Any, essay: Essay) -> int:
-    params = {"headline": essay.headline, "tracking_code": essay.tracking_code, "track": essay.id}
-    return await to_author(conn, essay, "received", params, f"essay:{essay.id}:received")
+async def received(conn: Any, essay_id: int, tracking_code: str, essay: NewEssay) -> int:
+    """The receipt of a new essay (from what intake just stored: no second read on the busy path)."""
+    params = {"headline": essay.headline, "tracking_code": tracking_code, "track": essay_id}
+    key = f"essay:{essay_id}:received"
+    queued = 0
+    if essay.phone:  # a new essay's phone may receive messages (essays.sms_channel)
+        queued += await queue(conn, key, "sms", essay.phone, "received", params, essay_id)
+    if essay.email:
+        queued += await queue(conn, key, "email", essay.email, "received", params, essay_id)
+    return queued
 
 
 async def status_changed(conn: Any, essay: Essay, action: Action) -> int:
