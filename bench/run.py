@@ -494,6 +494,8 @@ def build_targets(picks: Picks, has_nginx: bool, pages: set[str] | None = None) 
         Target("home", "home", "/", "app"),
         Target("board", "board", f"/boards/{picks.board}", "app"),
         Target("essay", "essay", f"/essays/{picks.essay_id}", "app"),
+        Target("api_essay", "API essay (JSON)", f"/api/v1/essays/{picks.essay_id}", "app"),
+        Target("api_board", "API board page (JSON)", f"/api/v1/boards/{picks.board}/essays", "app"),
         Target("search2", f"search 2 chars ({SEARCH_2})", f"/search?q={q2}", "app", server_time=True),
         Target("search4", f"search 4 chars ({SEARCH_4})", f"/search?q={q4}", "app", server_time=True),
         Target("queue", "moderation queue", "/moderate", "app", staff=True, server_time=True),
@@ -848,7 +850,7 @@ class Report:
         return statistics.median(ratios) if ratios else None
 
     def _page_target(self, t: Target, r: WrkResult, ratio: float | None) -> tuple[str, bool | None]:
-        if t.key in {"home", "board", "essay"}:
+        if t.key in {"home", "board", "essay", "api_essay", "api_board"}:
             met = ratio is not None and ratio >= PAGE_RATIO and r.p99_ms < PAGE_P99_MS and r.errors == 0
             return f"≥ {PAGE_RATIO:.0%} of bare, p99 < {PAGE_P99_MS:.0f} ms", met
         if t.server == "app":

@@ -16,10 +16,12 @@ from citizenvoice import db as database
 from citizenvoice.domain.messaging.backends import backends
 from citizenvoice.domain.messaging.sender import Sender
 from citizenvoice.domain.screening import ScreenerCache
+from citizenvoice.domain.wechat import JsapiTickets
 from citizenvoice.settings import Settings, ensure_secret_key
 from citizenvoice.views import (
     account,
     admin,
+    api,
     editor,
     moderate,
     privacy,
@@ -33,6 +35,7 @@ from citizenvoice.views import two_factor as two_factor_views
 from citizenvoice.web.bodylimit import BodyLimitMiddleware
 from citizenvoice.web.encoding import AcceptEncodingMiddleware
 from citizenvoice.web.errors import exception_handlers
+from citizenvoice.web.jsonapi import ApiCorsMiddleware
 from citizenvoice.web.logs import RequestLogMiddleware
 from citizenvoice.web.pagecache import PageCacheMiddleware
 from citizenvoice.web.security import SecurityHeadersMiddleware
@@ -47,6 +50,7 @@ SESSION_COOKIE = "cv_session"
 def app_routes() -> list[BaseRoute]:
     return [
         *public.routes,
+        *api.routes,
         *submit.routes,
         *privacy.routes,
         *signoff.routes,
@@ -85,10 +89,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
 
     middleware = [
         Middleware(RequestLogMiddleware),
+        # Outside the page cache, so a cached API answer gets the CORS headers of its request's origin.
+        Middleware(ApiCorsMiddleware, origins=settings.api_cors_origins),
         # Decides Accept-Encoding once (q-values included) for the page cache and GZipMiddleware below.
         Middleware(AcceptEncodingMiddleware),
         # Before everything that adds per-page work: a cached public page is replayed from here.
-        Middleware(PageCacheMiddleware, pages=public.CACHED_PAGES, version=public.content_version,
+        Middleware(PageCacheMiddleware, pages={**public.CACHED_PAGES, **api.CACHED},
+                   version=public.content_version, variant=public.page_variant(settings),
                    session_cookie=SESSION_COOKIE, max_bytes=settings.page_cache_mb * 1024 * 1024),
         Middleware(SecurityHeadersMiddleware, https=settings.https),
         # Inside the security headers, so a refused body gets them and the Chinese 413 page; not
@@ -115,5 +122,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     app.state.secret_key = secret_key
     app.state.static = StaticFiles()
     app.state.templates = build_environment(settings, app.state.static)
+    app.state.wechat = JsapiTickets(settings)  # the JS-SDK ticket, shared through the database
     app.state.screener = ScreenerCache()  # the worker's compiled word lists, rebuilt when the lists change
     return app

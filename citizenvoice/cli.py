@@ -21,6 +21,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--allow-local-links", action="store_true",
+                   help="serve other machines although CITIZENVOICE_BASE_URL names this one (links will not work for them)")
 
 
 @command("serve", "serve the site with uvicorn", _serve_args)
@@ -29,6 +31,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from citizenvoice.web import logs
 
     logs.configure_logging(settings.log_level)
+    problem = startup.base_url_warning(settings, args.host)
+    if problem and not args.allow_local_links:
+        # Every share card, feed, sitemap and message to an author would carry a link nobody can open.
+        print(startup.refusal(problem), file=sys.stderr)
+        return 1
     # Done once here, before workers start, so they neither race to migrate nor to create the key,
     # and the first-admin link and the base-URL warning are printed once however many there are.
     database.migrate(settings.db_path)

@@ -57,6 +57,15 @@ def _review_levels(raw: str) -> int:
     return int(raw)
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in {"http", "https"} or not host or "/" in host:
+            raise ValueError(f"expected origins such as https://example.cn, got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -120,6 +129,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reader_connections", int, 4, "Read-only SQLite connections per worker"),
     Setting("page_cache_mb", int, 32, "Memory per worker for finished public pages (0 turns the cache off)"),
     Setting("log_level", str, "INFO", "Logging level"),
+    Setting("api_cors_origins", _origins, (), "Origins (comma-separated, e.g. https://servicewechat.com) whose"
+            " scripts may call the JSON API from a browser; empty: none"),
+    Setting("wechat_appid", str, "", "WeChat official account AppID for share cards (JS-SDK); empty: off"),
+    Setting("wechat_secret", str, "", "WeChat AppSecret that goes with WECHAT_APPID"),
+    Setting("wechat_api_base", str, "https://api.weixin.qq.com", "WeChat API origin (tests point it at a fake)"),
 )
 
 
@@ -177,6 +191,10 @@ class Settings:
     reader_connections: int = 4
     page_cache_mb: int = 32
     log_level: str = "INFO"
+    api_cors_origins: tuple[str, ...] = ()
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -197,6 +215,8 @@ class Settings:
         """Fill the paths that default relative to the data directory."""
         if self.two_factor not in TWO_FACTOR_POLICIES:
             raise SettingsError(f"two_factor: expected one of {', '.join(TWO_FACTOR_POLICIES)}, got {self.two_factor!r}")
+        if bool(self.wechat_appid) != bool(self.wechat_secret):
+            raise SettingsError(f"{PREFIX}WECHAT_APPID and {PREFIX}WECHAT_SECRET: set both (share cards) or neither")
         problems = messaging_problems(self)
         if problems:
             raise SettingsError(problems[0] if len(problems) == 1 else "\n".join(problems))
@@ -209,6 +229,10 @@ class Settings:
             database_path=Path(self.database_path or data_dir / "citizenvoice.db"),
             media_dir=Path(self.media_dir or data_dir / "media"),
         )
+
+    @property
+    def wechat_configured(self) -> bool:
+        return bool(self.wechat_appid and self.wechat_secret)
 
     @property
     def db_path(self) -> Path:

@@ -3,7 +3,8 @@
 * while no active admin exists, the one-time link ``/setup/<token>`` for creating the first admin in
   the browser (:mod:`citizenvoice.domain.setup`);
 * a warning when the server listens beyond this machine but ``CITIZENVOICE_BASE_URL`` still names a
-  loopback address, which every share link, feed and sitemap would then carry.
+  loopback address, which every share link, feed and sitemap would then carry (``serve`` refuses to
+  start in that case unless ``--allow-local-links`` is given, and then warns).
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def base_url_warning(settings: Settings, host: str) -> str | None:
         f"CITIZENVOICE_BASE_URL is not set to the public origin while serving on {host or '*'}: "
         f"share links, feeds and sitemaps will say {base}."
     )
+
+
+def refusal(warning: str) -> str:
+    """``serve`` refuses a production start whose links would point back at the machine itself."""
+    return (f"未启动：{warning}\n设置 CITIZENVOICE_BASE_URL 后重新启动；只在内网试用时可加 --allow-local-links。"
+            "\nNot started: set CITIZENVOICE_BASE_URL, or pass --allow-local-links to serve anyway.")
 
 
 def origin(settings: Settings, host: str, port: int) -> str:

@@ -353,8 +353,20 @@ def test_the_link_uses_the_configured_base_url(serve) -> None:
     assert link.startswith("https://voice.example.cn/setup/")
 
 
-def test_serve_warns_when_others_would_get_loopback_links(serve) -> None:
-    lines = serve("--host", "0.0.0.0", "--port", "18150")
+def test_serve_refuses_to_start_when_others_would_get_loopback_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CITIZENVOICE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CITIZENVOICE_BASE_URL", raising=False)
+    started: list[object] = []
+    monkeypatch.setattr(serving, "run", lambda *args, **kwargs: started.append(args) or 0)
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 1
+    error = capsys.readouterr().err
+    assert started == [] and "未启动" in error and "CITIZENVOICE_BASE_URL" in error and "--allow-local-links" in error
+
+
+def test_serve_warns_when_allowed_to_give_others_loopback_links(serve) -> None:
+    lines = serve("--host", "0.0.0.0", "--port", "18150", "--allow-local-links")
     [warning] = [line for line in lines if "CITIZENVOICE_BASE_URL" in line["message"]]
     assert warning["level"] == "WARNING"
     assert "分享链接、订阅源和站点地图" in warning["message"] and "http://127.0.0.1:8000" in warning["message"]

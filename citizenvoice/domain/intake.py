@@ -26,6 +26,7 @@ from citizenvoice.store.essays import NewEssay
 TEXT_KEPT = "您填写的内容都还在下面。"
 FORM_EXPIRED = f"这张表单已过期。{TEXT_KEPT}请检查后再次点击「提交投稿」。"
 FORM_ALREADY_USED = "这张表单已经提交过一篇文章。如果这是另一篇新文章，请检查内容后再次点击「提交投稿」。"
+KEY_ALREADY_USED = "这个 idempotency_key 已经提交过另一篇文章。新文章请用新的键。"
 BOT_REFUSED = "提交未能完成。请刷新页面后重新提交。"
 
 
@@ -111,6 +112,39 @@ async def submit(
     if code_error:
         return Submitted(checked.values, form_token, errors={"phone_code": code_error}, status_code=422)
     return Submitted(checked.values, form_token, token=token, verified_phone=checked.essay.phone if needs_code else "")
+
+
+async def submit_keyed(
+    db: Any,
+    screener: ScreenerCache,
+    settings: Settings,
+    secret: str,
+    raw: Mapping[str, str],
+    *,
+    key: str,
+    directions: Mapping[str, int],
+    ip: str,
+    phone_code: str = "",
+) -> Submitted:
+    """The same submission for a client that sends an idempotency key instead of a signed form token (the
+    JSON API): the same validation, limits, screening and transaction. The key plays the form token's
+    part, in its own namespace, so a retry with the same key and text gets the same tracking token.
+    With phone verification required the same code is required too (the API has no remembered phone)."""
+    checked = submission.validate(raw, directions)
+    if not checked.ok:
+        return Submitted(checked.values, "", errors=checked.errors, status_code=422)
+    assert checked.essay is not None
+    needs_code = settings.phone_verification == "required"
+    try:
+        token, code_error = await _store(db, screener, settings, secret, checked.essay, None, f"api:{key}", ip,
+                                         phone_code if needs_code else None)
+    except ratelimit.RateLimited as exc:
+        return Submitted(checked.values, "", alert=exc.message, status_code=429, retry_after=exc.retry_after)
+    except _StaleForm:
+        return Submitted(checked.values, "", alert=KEY_ALREADY_USED, status_code=409)
+    if code_error:
+        return Submitted(checked.values, "", errors={"phone_code": code_error}, status_code=422)
+    return Submitted(checked.values, "", token=token)
 
 
 async def _store(

@@ -299,3 +299,25 @@ def content_version(conn: sqlite3.Connection) -> int | None:
     """Synchronous, for the page cache's check on every request (``Database.peek()``); None if unknown."""
     row = conn.execute("SELECT version FROM list_versions WHERE name = 'public_content'").fetchone()
     return None if row is None else int(row[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# What changed: the JSON API's feed for clients that keep a copy (migrations/0024, essays_changes)
+
+
+@dataclass(frozen=True)
+class ChangedEssay:
+    id: int
+    updated_at: str
+    essay: PublicEssay | None  # None: no longer public (taken down, withdrawn, erased)
+
+
+async def changed_since(conn: aiosqlite.Connection, updated_at: str, essay_id: int, limit: int) -> list[ChangedEssay]:
+    """Essays that are or were public, changed after (updated_at, id), oldest change first."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_CARD} FROM essays e WHERE e.published_at IS NOT NULL"  # noqa: S608
+        " AND (e.updated_at, e.id) > (?, ?) ORDER BY e.updated_at, e.id LIMIT ?",
+        (updated_at, essay_id, limit),
+    )
+    return [ChangedEssay(r["id"], r["updated_at"], _essay(r) if r["status"] in _STATUSES else None) for r in rows]

@@ -79,6 +79,7 @@ class SearchHit:
     snippet_html: str
     published_at: str
     headline_hit: bool  # every term occurs in the headline
+    doc: SearchDoc | None = None  # the plain texts, for clients that highlight themselves
 
 
 @dataclass(frozen=True)
@@ -428,4 +429,5 @@ def _hit(doc: SearchDoc, terms: list[str], headline_hit: bool) -> SearchHit:
         snippet_html=snippet(doc.body, terms),
         published_at=doc.published_at,
         headline_hit=headline_hit,
+        doc=doc,
     )

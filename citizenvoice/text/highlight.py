@@ -83,12 +83,29 @@ def highlight(text: str, terms: Sequence[str]) -> str:
     return _render(text, match_spans(text, terms), 0, len(text))
 
 
-def snippet(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
-    """An escaped window of the body around its first match (or its start), with … at cut ends."""
+def snippet_window(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> tuple[int, int, list[tuple[int, int]]]:
+    """Where the snippet of ``body`` starts and ends (around its first match, or its start), and the
+    spans of every term occurrence in the whole body."""
     spans = match_spans(body, terms)
     first = spans[0][0] if spans else 0
     start = max(0, first - SNIPPET_LEAD)
     end = min(len(body), start + width)
     start = max(0, min(start, end - width))  # near the end, widen backwards to keep the width
+    return start, end, spans
+
+
+def snippet(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> str:
+    """An escaped window of the body around its first match (or its start), with … at cut ends."""
+    start, end, spans = snippet_window(body, terms, width)
     text = _render(body, spans, start, end)
     return ("…" if start > 0 else "") + text + ("…" if end < len(body) else "")
+
+
+def snippet_spans(body: str, terms: Sequence[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+    """The snippet as plain text (… at cut ends) and its matches as [start, end) offsets into that text,
+    for clients that highlight themselves (the JSON API)."""
+    start, end, spans = snippet_window(body, terms, width)
+    lead = "…" if start > 0 else ""
+    shift = len(lead) - start
+    inside = [(max(s, start) + shift, min(e, end) + shift) for s, e in spans if max(s, start) < min(e, end)]
+    return lead + body[start:end] + ("…" if end < len(body) else ""), inside

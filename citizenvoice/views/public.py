@@ -8,6 +8,7 @@ so each goes through :func:`httpcache.conditional`: a content ETag, a public Cac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from urllib.parse import urlencode
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.types import Scope
 
 from citizenvoice import db as database
+from citizenvoice.domain import wechat
 from citizenvoice.domain.photos import PHOTO_DIR
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import ROLE_GROUP_LABELS, Status
@@ -29,6 +32,7 @@ from citizenvoice.store import search
 from citizenvoice.text import numbers
 from citizenvoice.web import feeds, httpcache
 from citizenvoice.web.routing import PUBLIC, route
+from citizenvoice.web.security import csp_allowing_scripts
 from citizenvoice.web.sitesettings import site_settings
 from citizenvoice.web.templating import STATIC_DIR, paragraphs_html, render
 
@@ -75,8 +79,18 @@ def _default_image(request: Request) -> str:
     return base_url(request) + request.app.state.static.url("img/default-share.png")
 
 
-def _page(request: Request, template: str, context: dict[str, Any], **kwargs: Any) -> Response:
-    return httpcache.conditional(request, render(request, template, context), **kwargs)
+def _page(request: Request, template: str, context: dict[str, Any], *, share_card: bool = False,
+          **kwargs: Any) -> Response:
+    """A public page. ``share_card``: the home, board and essay pages, which inside WeChat (when it is
+    configured) load the JS-SDK for their share card, under a CSP that allows WeChat's script host."""
+    settings = request.app.state.settings
+    in_wechat = share_card and settings.wechat_configured and wechat.is_wechat_browser(request.headers.get("user-agent"))
+    response = render(request, template, {**context, "wechat_share": in_wechat, "wechat_script": wechat.SCRIPT_URL})
+    if settings.wechat_configured:
+        response.headers["vary"] = "user-agent"
+    if in_wechat:
+        response.headers["content-security-policy"] = csp_allowing_scripts(wechat.SCRIPT_ORIGINS)
+    return httpcache.conditional(request, response, **kwargs)
 
 
 def _xml(request: Request, body: bytes, media_type: str) -> Response:
@@ -126,7 +140,7 @@ async def home(request: Request) -> Response:
         "boards": {d.id: d for d in directions},
         "lead": site.lead or DEFAULT_LEAD,
         "share": share,
-    })
+    }, share_card=True)
 
 
 async def _direction_or_404(conn: Any, slug: str) -> Direction:
@@ -167,7 +181,7 @@ async def board(request: Request) -> Response:
         "older_url": _board_link(direction.slug, role=role, after=page.older.token()) if page.older else None,
         "paged": bool(after or before),
         "share": share,
-    })
+    }, share_card=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +214,7 @@ async def essay_page(request: Request) -> Response:
         "previous": previous,
         "next": following,
         "share": _essay_share(request, essay, direction, site),
-    })
+    }, share_card=True)
 
 
 def _essay_share(request: Request, essay: PublicEssay, direction: Direction, site: Settings) -> Share:
@@ -404,6 +418,19 @@ CACHED_PAGES: dict[str, tuple[str, ...]] = {
     "/sitemap-essays.xml": ("after",),
     "/robots.txt": (),
 }
+
+
+def page_variant(settings: Settings) -> Callable[[Scope], str] | None:
+    """With WeChat share cards configured, pages opened in WeChat's browser carry the JS-SDK (and a CSP
+    that allows it) and others do not: two copies in the page cache. Without the setting, one."""
+    if not settings.wechat_configured:
+        return None
+
+    def variant(scope: Scope) -> str:
+        agent = next((v for k, v in scope["headers"] if k == b"user-agent"), b"")
+        return "wx:" if b"MicroMessenger" in agent else ""
+
+    return variant
 
 
 def content_version(app: Any) -> int | None:

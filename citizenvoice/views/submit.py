@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from citizenvoice.domain import intake, lifecycle, lostlink, moderation, ratelimit, submission, verification
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import (
+    AUTHOR_ACTION_LABELS,
     Action,
     Actor,
     IllegalTransition,
@@ -230,6 +231,7 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "access": access,
         "essay": essay,
         "events": events,
+        "action_labels": AUTHOR_ACTION_LABELS,
         "revision_count": len(revisions),
         "signoff": signoff,
         "byline": lifecycle.essay_byline(essay, site.city),

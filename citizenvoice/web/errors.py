@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from citizenvoice.web import jsonapi
 from citizenvoice.web.security import add_security_headers
 from citizenvoice.web.templating import render
 
@@ -41,6 +42,9 @@ def _wants_json(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, message: str | None = None) -> Response:
+    if jsonapi.is_api(request.url.path):
+        body = jsonapi.api_error_body(status, message)
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
     text = message or DEFAULT_MESSAGES.get(status) or TITLES.get(status, "请求无法处理")
     if _wants_json(request):
         return JSONResponse({"error": text}, status_code=status)

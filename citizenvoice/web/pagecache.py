@@ -68,6 +68,7 @@ class CachedPage:
     plain: bytes
     gzipped: bytes | None  # None when not worth compressing
     etag: str
+    vary: tuple[bytes, bytes] = _VARY
     # A hit's whole header list, built once: plain, and gzipped (None when there is no gzipped copy).
     hit_plain: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False, compare=False)
     hit_gzipped: tuple[tuple[bytes, bytes], ...] | None = field(init=False, repr=False, compare=False)
@@ -81,8 +82,8 @@ class CachedPage:
         if self.gzipped is None:
             return (*self.headers, (b"content-length", str(len(self.plain)).encode()), status)
         if not gzipped:
-            return (*self.headers, _VARY, (b"content-length", str(len(self.plain)).encode()), status)
-        return (*self.headers, _VARY, (b"content-encoding", b"gzip"),
+            return (*self.headers, self.vary, (b"content-length", str(len(self.plain)).encode()), status)
+        return (*self.headers, self.vary, (b"content-encoding", b"gzip"),
                 (b"content-length", str(len(self.gzipped)).encode()), status)  # fmt: skip
 
     @property
@@ -162,8 +163,13 @@ class PageCacheMiddleware:
         version: Callable[[Any], int | None],
         session_cookie: str,
         max_bytes: int = 32 * 1024 * 1024,
+        variant: Callable[[Scope], str] | None = None,
     ) -> None:
+        """``variant``: when pages differ by a request header (the WeChat share script, for WeChat's own
+        browser only), what tells the copies apart; answers then say ``Vary: User-Agent`` too."""
         self.app = app
+        self.variant = variant
+        self.vary = (b"vary", b"accept-encoding, user-agent") if variant else _VARY
         self.rules = compile_rules(pages)
         self.read_version = version  # (starlette app) -> current public content version, None if unknown
         self.session_marker = session_cookie.encode() + b"="
@@ -210,6 +216,8 @@ class PageCacheMiddleware:
         if key is None:
             await self.app(scope, receive, send)
             return
+        if self.variant is not None:
+            key = self.variant(scope) + key
         if self._is_staff(scope):
             await self.app(scope, receive, self._marked(send, BYPASS))
             return
@@ -307,8 +315,7 @@ class PageCacheMiddleware:
                            "headers": headers}, body)
         return page, None
 
-    @staticmethod
-    def _page(start: Message, body: bytes, version: int) -> CachedPage | None:
+    def _page(self, start: Message, body: bytes, version: int) -> CachedPage | None:
         if start.get("status") != 200:
             return None
         headers = tuple((k.lower(), v) for k, v in start.get("headers", []))
@@ -324,12 +331,12 @@ class PageCacheMiddleware:
         content_type = next((v for k, v in headers if k == b"content-type"), b"")
         worth = len(body) >= GZIP_MINIMUM and content_type.startswith(_COMPRESSIBLE)
         gzipped = gzip.compress(body, compresslevel=9, mtime=0) if worth else None
-        return CachedPage(version, kept, body, gzipped, etag)
+        return CachedPage(version, kept, body, gzipped, etag, self.vary)
 
     async def _answer(self, scope: Scope, send: Send, page: CachedPage, status: tuple[bytes, bytes]) -> None:
         if httpcache.matches(_header_str(scope, b"if-none-match"), page.etag):
             headers = [(k, v) for k, v in page.headers if k not in _NOT_ON_304]
-            headers += [_VARY, status]
+            headers += [page.vary, status]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return

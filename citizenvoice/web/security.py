@@ -22,20 +22,25 @@ _NEW_CSRF_KEY = "citizenvoice.csrf_new"
 _CSRF_COOKIE_AGE = 365 * 24 * 3600
 CSRF_FAILED_MESSAGE = "页面已过期或来源无法验证，请刷新页面后重新提交。"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+_POLICY = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+CONTENT_SECURITY_POLICY = "; ".join(_POLICY)
+
+
+def csp_allowing_scripts(origins: tuple[str, ...]) -> str:
+    """The site's policy with scripts also allowed from ``origins`` (WeChat's JS-SDK, inside WeChat only)."""
+    extra = " ".join(origins)
+    return "; ".join(f"{rule} {extra}" if rule == "script-src 'self'" else rule for rule in _POLICY)
 
 
 def _session_binding(request: HTTPConnection) -> str:

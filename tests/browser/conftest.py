@@ -69,7 +69,7 @@ def axe_source() -> str:
 
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -98,9 +98,10 @@ def live_env(live_data_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    """``citizenvoice serve`` exactly as an operator starts it, on a free port, until the block ends."""
-    port = _free_port()
+def served(env: dict[str, str], log_path: Path, port: int | None = None) -> Iterator[str]:
+    """``citizenvoice serve`` exactly as an operator starts it, on a free port (or ``port``: one the test
+    already put in the base URL), until the block ends."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen([*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
