@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         stop = asyncio.Event()
         app.state.sender = Sender(db, settings, secret_key, backends(settings))
         sender = asyncio.create_task(app.state.sender.run(stop))
+        app.state.sender_loop = (stop, sender)
         try:
             yield
         finally:

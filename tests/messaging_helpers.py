@@ -14,6 +14,18 @@ from citizenvoice.store import messages as message_store
 from tests.submit_helpers import field_value, parse, post_from, read, valid_form
 
 
+def quiet(client: TestClient) -> None:
+    """Stop the app's background sender loop, so a test that counts deliveries drives them alone (the
+    app's sender object, and its lease, stay usable through :func:`deliver`)."""
+    stop, task = client.app.state.sender_loop
+
+    async def stop_loop() -> None:
+        stop.set()
+        await task
+
+    client.portal.call(stop_loop)
+
+
 def deliver(client: TestClient, limit: int = 10_000) -> int:
     """One round of the app's sender (the same lease holder as its background loop)."""
     return client.portal.call(lambda: client.app.state.sender.round(limit))

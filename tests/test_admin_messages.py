@@ -3,11 +3,17 @@ retry a failed one (CSRF); nobody else sees the page."""
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
 from citizenvoice.store import messages as message_store
-from tests.messaging_helpers import deliver, messages
+from tests.messaging_helpers import deliver, messages, quiet
 from tests.submit_helpers import field_value, parse, submit_essay, write
+
+
+@pytest.fixture(autouse=True)
+def counted(client: TestClient) -> None:
+    quiet(client)  # these tests count what each round delivers
 
 
 def fail(client: TestClient, message_id: int, reason: str) -> None:

@@ -17,7 +17,7 @@ from citizenvoice.model.essays import Action, Actor
 from citizenvoice.settings import MESSAGE_KINDS
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import messages as message_store
-from tests.messaging_helpers import deliver, messages, outbox
+from tests.messaging_helpers import deliver, messages, outbox, quiet
 from tests.submit_helpers import EMAIL, PHONE, field_value, parse, read, submit_essay, write
 
 MODERATOR = ActorRef(Actor.MODERATOR)
@@ -28,6 +28,11 @@ BASE = "https://cv.example.cn"
 @pytest.fixture
 def app(settings, make_app):
     return make_app(settings, base_url=BASE)
+
+
+@pytest.fixture(autouse=True)
+def counted(client: TestClient) -> None:
+    quiet(client)  # these tests count what each round delivers
 
 
 def essay_for(client: TestClient, token: str) -> essay_store.Essay:
