@@ -63,17 +63,19 @@ def cli() -> list[str]:
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITIZENVOICE_")}
-    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_HOUR="100000",
-               CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000", **extra)  # fmt: skip
+    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_PHONE="100",
+               CITIZENVOICE_SUBMIT_LIMIT_PER_ADDRESS="100000", CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000",
+               CITIZENVOICE_TRACK_CODE_LIMIT="100", **extra)  # fmt: skip
     return env
 
 
 class Server:
     """``citizenvoice serve`` in its own process group, logging to ``data_dir/server-N.log``."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.workers = workers
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -85,7 +87,7 @@ class Server:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [*cli(), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-                env=server_env(self.data_dir), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=server_env(self.data_dir, **self.env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self._wait_until_healthy(log)
 
@@ -128,8 +130,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(data_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    server = Server(data_dir, workers=workers)
+def running(data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[Server]:
+    server = Server(data_dir, workers=workers, env=env)
     server.start()
     try:
         yield server

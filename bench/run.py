@@ -184,13 +184,15 @@ def search_totals(db: Path, queries: list[str]) -> dict[str, int]:
 # Servers
 
 
-def app_env(data_dir: Path, db: Path, media: Path) -> dict[str, str]:
+def app_env(data_dir: Path, db: Path, media: Path, verification: bool = False) -> dict[str, str]:
     """Only where the data is: the log level and everything else as production has them (the request
-    log on, one JSON line per request to stderr, which the run sends to a file: app.log)."""
+    log on, one JSON line per request to stderr, which the run sends to a file: app.log). With
+    ``verification`` the phone must be verified by SMS code (the default of a real SMS backend)."""
     return {
         "CITIZENVOICE_DATA_DIR": str(data_dir),
         "CITIZENVOICE_DATABASE_PATH": str(db),
         "CITIZENVOICE_MEDIA_DIR": str(media),
+        **({"CITIZENVOICE_PHONE_VERIFICATION": "required"} if verification else {}),
     }
 
 
@@ -281,7 +283,7 @@ def staff_cookie(base: str, username: str, password: str) -> str:
 def resident_address(seed: int, i: int) -> str:
     """The ``i``-th resident's IP address (sent as X-Forwarded-For, which uvicorn trusts from 127.0.0.1).
 
-    A city's residents submit from many addresses: the server's per-address limit (5 an hour) then
+    A city's residents submit from many addresses: the server's per-address limit (60 an hour) then
     applies as in production, instead of being switched off for one hot address that counts every
     submission of the run.
     """
@@ -368,23 +370,69 @@ async def _forms_and_cookie(base: str, count: int) -> tuple[list[dict[str, str]]
         return forms, "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
+async def _preissue_codes(base: str, cookie: str, bodies: list[dict[str, str]], addresses: list[str],
+                          data_dir: Path, db: Path) -> None:
+    """Untimed: ask for each resident's verification code as the form's 「获取验证码」 does (from the
+    resident's address), then add the code each phone was sent to its form (``phone_code``)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30.0, headers={"Cookie": cookie}) as client:
+        queue = list(zip(bodies, addresses, strict=True))
+
+        async def asker() -> None:
+            while queue:
+                body, address = queue.pop()
+                response = await client.post("/submit/code", data=body, headers={"X-Forwarded-For": address})
+                if response.status_code != 200:
+                    raise RuntimeError(f"POST /submit/code answered {response.status_code}")
+
+        await asyncio.gather(*(asker() for _ in range(16)))
+    codes = sent_codes(data_dir, db)
+    for body in bodies:
+        body["phone_code"] = codes[body["phone"]]
+
+
+def sent_codes(data_dir: Path, db: Path) -> dict[str, str]:
+    """phone -> its newest code: from outbox.jsonl once the sender wrote it, else from the queued row."""
+    codes: dict[str, str] = {}
+    outbox = data_dir / "outbox.jsonl"
+    if outbox.exists():
+        for line in outbox.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            if item["template"] == "verification_code":
+                codes[item["to"]] = item["params"]["code"]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT recipient, params FROM messages WHERE template = 'verification_code'"
+                            " AND status = 'queued' ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    codes.update({phone: json.loads(params)["code"] for phone, params in rows})
+    return codes
+
+
 def wrk_submit_run(
-    base: str, count: int, concurrency: int, threads: int, duration: int, directions: list[str], seed: int
+    base: str, count: int, concurrency: int, threads: int, duration: int, directions: list[str], seed: int,
+    verification: tuple[Path, Path] | None = None,
 ) -> SubmitRun:
     """Pre-fetch ``count`` forms (untimed), then let wrk POST them for ``duration`` seconds (timed).
 
     wrk costs the shared CPUs far less per request than the Python client (~4 ms a POST), so the
-    server, not the load generator, sets the rate.
+    server, not the load generator, sets the rate. ``verification`` (the data dir and database) asks
+    for every form's code first, untimed, so the timed POSTs each carry a valid ``phone_code``.
     """
     forms, cookie = asyncio.run(_forms_and_cookie(base, count))
     corpus = generate.Corpus(seed)
     threads = max(1, min(threads, concurrency))
+    fields = [{**submission_fields(corpus, directions, i), **form} for i, form in enumerate(forms)]
+    addresses = [resident_address(seed, i) for i in range(len(forms))]
+    if verification is not None:
+        print(f"  asking for {len(fields)} verification codes (untimed) …", flush=True)
+        asyncio.run(_preissue_codes(base, cookie, fields, addresses, *verification))
     with tempfile.TemporaryDirectory(prefix="cv-submit-") as scratch:
         bodies = Path(scratch) / "bodies"
         with bodies.open("wb") as out:
-            for i, form in enumerate(forms):
-                body = multipart_body({**submission_fields(corpus, directions, i), **form})
-                out.write(b"%d %s\n" % (len(body), resident_address(seed, i).encode()) + body)
+            for form, address in zip(fields, addresses, strict=True):
+                body = multipart_body(form)
+                out.write(b"%d %s\n" % (len(body), address.encode()) + body)
         cmd = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency", "--timeout", "10s",
                "-s", str(SUBMIT_LUA), f"{base}/submit", "--", str(bodies), cookie, BOUNDARY, str(threads)]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60)
@@ -437,6 +485,7 @@ class Servers:
     app_pid: int
     bare_pid: int
     page: bytes = b""  # the benchmarked essay page, as the app renders it (the bare server sends the same)
+    data: tuple[Path, Path] | None = None  # the app's data directory and database
 
 
 def build_targets(picks: Picks, has_nginx: bool, pages: set[str] | None = None) -> list[Target]:
@@ -542,7 +591,10 @@ def run_submits(args: argparse.Namespace, servers: Servers, picks: Picks) -> lis
         try:
             if loadlib.have_wrk():
                 result = wrk_submit_run(servers.app, args.submit_count, args.connections, args.threads,
-                                        SUBMIT_SECONDS, picks.directions, seed)  # fmt: skip
+                                        SUBMIT_SECONDS, picks.directions, seed,
+                                        verification=servers.data if args.verification else None)  # fmt: skip
+            elif args.verification:
+                raise RuntimeError("--verification needs wrk")
             else:
                 result = asyncio.run(submit_run(servers.app, args.submit_count, args.connections, picks.directions, seed))
         except (RuntimeError, TimeoutError, httpx.HTTPError, subprocess.SubprocessError) as exc:
@@ -564,7 +616,7 @@ def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Pa
         print(f"starting citizenvoice serve ({args.workers} worker(s)) and the bare reference …", flush=True)
         app = stack.enter_context(
             loadlib.server(app_command(app_port, args.workers), f"{app_url}/healthz",
-                           env=app_env(scratch, db, media), log=scratch / "app.log")  # fmt: skip
+                           env=app_env(scratch, db, media, args.verification), log=scratch / "app.log")  # fmt: skip
         )
         essay = httpx.get(f"{app_url}/essays/{essay_id}", headers={"Accept": "text/html"}, timeout=30.0)
         page = essay.content if essay.status_code == 200 else b""
@@ -577,7 +629,7 @@ def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Pa
         bare = stack.enter_context(
             loadlib.server(bare_command(bare_port, args.workers, page_file), f"{bare_url}/", log=scratch / "bare.log")
         )
-        yield Servers(app_url, bare_url, None, app.pid, bare.pid, page)
+        yield Servers(app_url, bare_url, None, app.pid, bare.pid, page, data=(scratch, db))
 
 
 @contextlib.contextmanager
@@ -905,6 +957,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    " (default: any free port)")  # fmt: skip
     p.add_argument("--no-append", action="store_true", help="do not append to bench/RESULTS.md")
     p.add_argument("--label", default="", help="a note for the RESULTS.md heading, e.g. 'baseline'")
+    p.add_argument("--verification", action="store_true",
+                   help="phone verification required; each submit form's code is asked for (untimed) first")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (database copy, logs)")
     return p.parse_args(argv)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 
 from citizenvoice import db as database
+from citizenvoice.domain.messaging.backends import backends
+from citizenvoice.domain.messaging.sender import Sender
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.domain.wechat import JsapiTickets
 from citizenvoice.settings import Settings, ensure_secret_key
@@ -73,9 +76,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         db = database.Database(settings.db_path, readers=settings.reader_connections)
         await db.open()
         app.state.db = db
+        # Every worker runs a sender loop; the lease lets exactly one of them (on any host) send.
+        stop = asyncio.Event()
+        app.state.sender = Sender(db, settings, secret_key, backends(settings))
+        sender = asyncio.create_task(app.state.sender.run(stop))
+        app.state.sender_loop = (stop, sender)
         try:
             yield
         finally:
+            stop.set()
+            await sender
             await db.close()
 
     middleware = [

@@ -235,7 +235,7 @@ def test_only_json_bodies_are_taken(api: ApiClient, client: TestClient) -> None:
 
 
 def test_submissions_are_rate_limited_like_the_form(api: ApiClient, client: TestClient) -> None:
-    limit = client.app.state.settings.submit_limit_per_hour
+    limit = client.app.state.settings.submit_limit_per_phone  # one phone: its daily limit
     for n in range(limit):
         key = f"key-{n:02d}-0123456789abcdef"
         answer = api.post("/api/v1/submissions", submission(idempotency_key=key, headline=f"第{n}篇关于港口的建议"))
@@ -356,3 +356,21 @@ def test_the_request_log_masks_the_token_in_api_paths(api: ApiClient, client: Te
     for path in (f"/api/v1/track/{created['tracking_token']}", f"/api/v1/track/{created['tracking_token']}/withdraw"):
         shown = logs.safe_path(path)
         assert created["tracking_token"] not in shown and shown.startswith("/api/v1/track/[token]")
+
+
+def test_with_verification_required_the_api_needs_the_phones_code(settings, make_app) -> None:
+    # The form's rule holds for the API too: no essay without the phone's SMS code (issue 14).
+    from tests.messaging_helpers import ask_code, sent_code
+
+    with TestClient(make_app(settings, phone_verification="required"), follow_redirects=False) as client:
+        api = ApiClient(client)
+        phone = submission()["phone"]
+        refused = api.post("/api/v1/submissions", submission(idempotency_key="key-nocode-0123456789abcdef"))
+        assert refused.status_code == 422 and "phone_code" in refused.json()["error"]["fields"]
+        assert db_read(client, _count_essays) == 0
+        ask_code(client, phone)
+        code = sent_code(client, phone)
+        stored = api.post("/api/v1/submissions", submission(idempotency_key="key-code-0123456789abcdef",
+                                                            phone_code=code))
+        assert stored.status_code == 201
+        assert db_read(client, _count_essays) == 1

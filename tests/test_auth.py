@@ -133,3 +133,18 @@ def test_session_cookie_is_secure_exactly_when_served_over_https(tmp_path, make_
     assert response.status_code == 303
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cv_session="))
     assert ("; secure" in cookie.lower()) is https
+
+
+def test_failures_from_many_addresses_of_one_ipv6_64_count_as_one_address(client):
+    from tests.submit_helpers import post_from
+
+    add_user(client, "qian", "moderator")
+    token = csrf_from(client.get("/login").text)
+    for n in range(accounts.ADDRESS_LIMIT):
+        post_from(client, f"2001:db8:77:1:{n + 1:x}::1", "/login",
+                  {"username": f"guess-{n}", "password": "nope-nope-nope", "csrf_token": token})
+    same = post_from(client, "2001:db8:77:1:ffff::9", "/login",
+                     {"username": "qian", "password": PASSWORD, "csrf_token": token})
+    assert same.status_code == 400 and accounts.LOGIN_FAILED_MESSAGE in same.text
+    other = post_from(client, "2001:db8:77:2::9", "/login", {"username": "qian", "password": PASSWORD, "csrf_token": token})
+    assert other.status_code == 303

@@ -114,7 +114,7 @@ def _essay_id(settings: Settings, code: str) -> int:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, make_app: Callable[..., Starlette]) -> Iterator[Published]:
-    app = make_app(tmp_path_factory.mktemp("leaks"), secret_key=SECRET, submit_limit_per_hour=1000, base_url=BASE)
+    app = make_app(tmp_path_factory.mktemp("leaks"), secret_key=SECRET, submit_limit_per_phone=1000, submit_limit_per_address=1000, base_url=BASE)
     settings = app.state.settings
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         world = Published(client)

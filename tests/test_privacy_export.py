@@ -335,8 +335,10 @@ ESSAY_COLUMNS_ELSEWHERE = {
 }
 # review_stage: which review level's queue (初审/复审/终审) is the newsroom's own; the author's essay is
 # 待审核 until the last level decides.
+# sms_channel / notify: whether the phone may be sent messages and whether the author stopped them (shown
+# on the tracking page itself).
 ESSAY_COLUMNS_WITHHELD = {"token_hash", "version", "direction_id", "featured", "high_risk", "submit_ip",
-                          "updated_at", "review_stage"}  # fmt: skip
+                          "updated_at", "review_stage", "sms_channel", "notify"}  # fmt: skip
 # Tables with an essay_id column, and where their rows go in the export.
 TABLES_EXPORTED = {"essay_revisions", "essay_events", "signoff_requests", "print_versions",
                    "erasure_requests"}  # fmt: skip
@@ -344,6 +346,7 @@ TABLES_INTERNAL = {
     "form_tokens", "essay_flags", "essay_shingle_bands", "essay_duplicates", "essay_minhash",
     "essay_claims", "claim_events", "print_slots", "author_verifications", "page_events", "phone_views",
     "search_docs",
+    "messages",  # the outbox: deleted with the essay's personal data (tests/test_messages.py)
 }  # fmt: skip
 
 

@@ -327,14 +327,14 @@ def _essay_form(page: str, phone: str) -> dict[str, str]:
 
 
 def test_429_page(tmp_path: Path, make_app: Callable[..., Starlette]) -> None:
-    app = make_app(tmp_path, secret_key=SECRET, submit_limit_per_hour=1)
+    app = make_app(tmp_path, secret_key=SECRET, submit_limit_per_phone=1, submit_limit_per_address=1)
     with TestClient(app, follow_redirects=False) as client:
         first = client.post("/submit", data=_essay_form(client.get("/submit").text, "13812345678"))
         assert first.status_code == 303
         second = client.post("/submit", data=_essay_form(client.get("/submit").text, "13812345678"))
     assert second.status_code == 429
     assert second.headers.get("retry-after", "").isdigit()
-    assert "每小时最多投稿 1 篇" in second.text and "分钟后再提交" in second.text
+    assert "一小时内已提交了 1 篇文章" in second.text and "分钟后再提交" in second.text
     assert 'lang="zh-CN"' in second.text
     assert not any(leak in second.text for leak in LEAKS)
     assert header_problems(second) == []

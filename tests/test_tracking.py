@@ -16,6 +16,7 @@ from tests.submit_helpers import (
     PHONE,
     field_value,
     parse,
+    post_from,
     read,
     signed_long_ago,
     submit_essay,
@@ -277,13 +278,31 @@ def test_lookups_are_rate_limited_per_ip(client: TestClient, monkeypatch: pytest
     token = submit_essay(client)
     code = essay_for(client, token).tracking_code
     limit = client.app.state.settings.track_lookup_limit
-    for _ in range(limit):
-        assert lookup(client, "CV-2222-3333", "0000").status_code == 404
+    for n in range(limit):
+        assert lookup(client, f"CV-2222-33{n:02d}", "0000").status_code == 404
     blocked = lookup(client, code, PHONE[-4:])  # even the right pair, once the budget is spent
     assert blocked.status_code == 429
     assert "查询次数太多了" in blocked.text
     assert int(blocked.headers["retry-after"]) > 0
     later = ratelimit.now() + 15 * 60 + 1
+    monkeypatch.setattr(ratelimit, "now", lambda: later)
+    assert lookup(client, code, PHONE[-4:]).status_code == 303
+
+
+def test_lookups_of_one_tracking_code_are_limited_per_day(client: TestClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The 4-digit tail of a known code is 10,000 guesses: spread over many addresses it would be found,
+    # so the code itself has a budget too, counted from every address.
+    token = submit_essay(client)
+    code = essay_for(client, token).tracking_code
+    limit = client.app.state.settings.track_code_limit
+    for n in range(limit):
+        payload = {"csrf_token": field_value(parse(client.get("/track").text), "csrf_token"), "code": code, "phone_tail": f"{n:04d}"}
+        assert post_from(client, f"203.0.113.{n + 1}", "/track", payload).status_code == 404
+    payload = {"csrf_token": field_value(parse(client.get("/track").text), "csrf_token"), "code": code, "phone_tail": PHONE[-4:]}
+    blocked = post_from(client, "203.0.113.200", "/track", payload)
+    assert blocked.status_code == 429 and "这个投稿编号今天已查询多次" in blocked.text
+    later = ratelimit.now() + 24 * 3600 + 1
     monkeypatch.setattr(ratelimit, "now", lambda: later)
     assert lookup(client, code, PHONE[-4:]).status_code == 303
 

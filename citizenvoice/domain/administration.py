@@ -9,6 +9,7 @@ where no other writer can slip in between the check and the change.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ MAX_WORDS = 5000
 MAX_WORD_CHARS = 30
 
 ACTION_LABELS = {
+    "message.retry": "重试发送消息",
     "user.add": "新增用户",
     "user.update": "修改用户资料和角色",
     "user.password": "重置密码",
@@ -483,6 +485,14 @@ def clean_site_settings(values: dict[str, str], base: Settings) -> dict[str, str
         if raw not in options:
             errors[key] = f"请从列表中选择{label}。"
         cleaned[key] = None if raw == str(getattr(base, key)) else raw
+    for key, (label, _, low, high) in sitesettings.NUMBERS.items():
+        raw = unicodedata.normalize("NFKC", values.get(key, "")).strip()
+        if not raw:
+            continue  # not on the form that was sent: left as it is
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            errors[key] = f"{label}请填写 {low} 到 {high} 之间的整数。"
+            continue
+        cleaned[key] = None if int(raw) == getattr(base, key) else str(int(raw))
     if errors:
         raise Invalid(errors)
     return cleaned

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from citizenvoice.domain import moderation, photos, ratelimit, submission
+from citizenvoice.domain import moderation, photos, ratelimit, submission, verification
+from citizenvoice.domain.messaging import notify
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.model.essays import new_tracking_code
 from citizenvoice.settings import Settings
@@ -41,6 +42,7 @@ class Submitted:
     status_code: int = 303
     retry_after: int | None = None
     refused: bool = False  # a bot: no form again, a plain refusal
+    verified_phone: str = ""  # a phone this POST proved by its code: the browser may remember it
 
     @property
     def stored(self) -> bool:
@@ -69,8 +71,13 @@ async def submit(
     *,
     directions: Mapping[str, int],
     ip: str,
+    phone_code: str = "",
+    remembered_phone: bool = False,
 ) -> Submitted:
-    """Take one posted form (``raw`` by field name, ``directions`` slug → id of the open ones)."""
+    """Take one posted form (``raw`` by field name, ``directions`` slug → id of the open ones).
+
+    With phone verification required, the essay is stored only when ``phone_code`` is the phone's
+    valid code, or the browser already proved this phone (``remembered_phone``)."""
     checked = submission.validate(raw, directions)
     signed = raw.get(submission.FORM_TOKEN_FIELD, "")
     nonce = submission.read_form_token(secret, signed)
@@ -92,15 +99,19 @@ async def submit(
         except photos.PhotoError as exc:
             return Submitted(checked.values, form_token, errors={"photo": exc.message}, status_code=422)
     assert checked.essay is not None
+    needs_code = settings.phone_verification == "required" and not remembered_phone
     try:
-        token = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip)
+        token, code_error = await _store(db, screener, settings, secret, checked.essay, photo, nonce, ip,
+                                         phone_code if needs_code else None)
     except ratelimit.RateLimited as exc:
         return Submitted(checked.values, form_token, alert=exc.message, status_code=429,
                          retry_after=exc.retry_after)
     except _StaleForm:
         return Submitted(checked.values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED,
                          status_code=409)
-    return Submitted(checked.values, form_token, token=token)
+    if code_error:
+        return Submitted(checked.values, form_token, errors={"phone_code": code_error}, status_code=422)
+    return Submitted(checked.values, form_token, token=token, verified_phone=checked.essay.phone if needs_code else "")
 
 
 async def submit_keyed(
@@ -113,59 +124,77 @@ async def submit_keyed(
     key: str,
     directions: Mapping[str, int],
     ip: str,
+    phone_code: str = "",
 ) -> Submitted:
     """The same submission for a client that sends an idempotency key instead of a signed form token (the
     JSON API): the same validation, limits, screening and transaction. The key plays the form token's
-    part, in its own namespace, so a retry with the same key and text gets the same tracking token."""
+    part, in its own namespace, so a retry with the same key and text gets the same tracking token.
+    With phone verification required the same code is required too (the API has no remembered phone)."""
     checked = submission.validate(raw, directions)
     if not checked.ok:
         return Submitted(checked.values, "", errors=checked.errors, status_code=422)
     assert checked.essay is not None
+    needs_code = settings.phone_verification == "required"
     try:
-        token = await _store(db, screener, settings, secret, checked.essay, None, f"api:{key}", ip)
+        token, code_error = await _store(db, screener, settings, secret, checked.essay, None, f"api:{key}", ip,
+                                         phone_code if needs_code else None)
     except ratelimit.RateLimited as exc:
         return Submitted(checked.values, "", alert=exc.message, status_code=429, retry_after=exc.retry_after)
     except _StaleForm:
         return Submitted(checked.values, "", alert=KEY_ALREADY_USED, status_code=409)
+    if code_error:
+        return Submitted(checked.values, "", errors={"phone_code": code_error}, status_code=422)
     return Submitted(checked.values, "", token=token)
 
 
 async def _store(
     db: Any, screener: ScreenerCache, settings: Settings, secret: str, essay: NewEssay,
-    photo: photos.ProcessedPhoto | None, nonce: str, ip: str,
-) -> str:
-    """Store the essay, its photo and its used form token in one transaction; return the tracking token."""
+    photo: photos.ProcessedPhoto | None, nonce: str, ip: str, phone_code: str | None,
+) -> tuple[str, str]:
+    """Store the essay, its photo and its used form token in one transaction; return the tracking token
+    and, when ``phone_code`` was to be checked and is not the phone's valid code, the error (then the
+    transaction commits only the counted try, and no essay)."""
     token = submission.tracking_token(secret, nonce)
     saved: list[str] = []
     # Screening is CPU work on the text alone: done here, it does not hold up the one writer.
     prescreened = await moderation.prescreen_text(db, screener, essay.headline, essay.body)
 
-    async def transaction(conn: Any) -> None:
+    async def transaction(conn: Any) -> str:
         nonlocal essay
         if await _already_stored(conn, nonce, token, essay):
-            return
+            return ""  # a double tap of a stored essay: its code was used by the first
+        if phone_code is not None:
+            # In the essay's own transaction: a wrong code commits its counted try and nothing else; a
+            # right one is used up only if the essay is stored (a refusal below rolls both back).
+            checked = await verification.check(conn, secret, essay.phone, phone_code)
+            if not checked.ok:
+                return checked.error
         ip_limit, phone_limit = ratelimit.submit_limits(settings)
         await ratelimit.hit(conn, secret, [(ip_limit, ip), (phone_limit, essay.phone)])
         if photo is not None:
             saved.append(photos.store_photo(photo, settings.media_path))
         essay = dataclasses.replace(essay, photo_path=saved[0] if saved else None)
         code = await _unused_code(conn)
-        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip)
+        # Verified, or verification off (then the per-phone limit bounds what the phone can be sent).
+        essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip,
+                                                  sms_channel=True)
         await rate_store.use_form_token(conn, submission.form_token_hash(nonce), essay_id)
         await moderation.screen_essay(conn, screener, essay_id, prescreened)
+        await notify.received(conn, essay_id, code, essay)
+        return ""
 
     try:
         # ~20 statements in one round trip to the writer's thread (db.write_at_once explains why).
-        await db.write_at_once(transaction)
+        code_error = await db.write_at_once(transaction)
     except sqlite3.IntegrityError:
         # Another worker process stored this form token first (primary key): it is the same essay, and
         # its photo is the same file (stored by content), which _discard sees in use and keeps.
         await _discard(db, settings, saved)
-        return token
+        return token, ""
     except BaseException:
         await _discard(db, settings, saved)
         raise
-    return token
+    return token, code_error
 
 
 async def _already_stored(conn: Any, nonce: str, token: str, essay: NewEssay) -> bool:
@@ -193,3 +222,36 @@ async def _discard(db: Any, settings: Settings, saved: list[str]) -> None:
             in_use = await rate_store.photo_in_use(conn, relative)
         if not in_use:
             photos.delete_photo(settings.media_path, relative)
+
+
+@dataclass(frozen=True)
+class CodeAsked:
+    """What became of one press of 「获取验证码」: the form again, every field kept, and a notice or an error."""
+
+    values: dict[str, str]
+    form_token: str
+    notice: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 200
+    wait: int = 0  # seconds before another code may be asked for
+
+
+async def ask_code(db: Any, settings: Settings, secret: str, raw: Mapping[str, str],
+                   directions: Mapping[str, int], ip: str) -> CodeAsked:
+    """Send a verification code to the form's phone (the SMS is queued in the code's transaction)."""
+    values = {**submission.validate(raw, directions).values, "phone_code": ""}
+    signed = raw.get(submission.FORM_TOKEN_FIELD, "")
+    form_token = signed if submission.read_form_token(secret, signed) else submission.issue_form_token(secret)
+    phone = submission.clean_phone(raw.get("phone", ""))
+    phone_error = submission.check_phone(phone)
+    if phone_error:
+        return CodeAsked(values, form_token, errors={"phone": phone_error}, status_code=422)
+    try:
+        async with db.write() as conn:
+            await verification.issue(conn, secret, settings, phone, ip)
+    except verification.CodeRefused as exc:
+        return CodeAsked(values, form_token, errors={"phone_code": exc.message}, status_code=429,
+                         wait=exc.retry_after or 0)
+    notice = (f"验证码已发送到 {submission.mask_phone(phone)}，10 分钟内有效。"
+              "收到短信后把 6 位数字填在下面，再点「提交投稿」。")
+    return CodeAsked(values, form_token, notice=notice, wait=verification.RESEND_AFTER)

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiosqlite
 
+from citizenvoice.domain.messaging import notify
 from citizenvoice.model.essays import (
     PUBLIC_STATUSES,
     Action,
@@ -101,7 +102,9 @@ async def transition(
         conn, essay_id, str(action), str(essay.status), str(to),
         actor_kind=str(actor.kind), actor_id=actor.user_id, reason=reason, note=note, review_stage=review_stage,
     )
-    return await _after_change(conn, essay_id, city)
+    changed = await _after_change(conn, essay_id, city)
+    await notify.status_changed(conn, changed, action)  # the author's message commits with the change
+    return changed
 
 
 async def move_stage(

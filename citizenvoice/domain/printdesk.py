@@ -15,6 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 from citizenvoice.domain import lifecycle, printexport
+from citizenvoice.domain.messaging import notify
 from citizenvoice.model.essays import Action, Actor, Status
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
@@ -336,6 +337,7 @@ async def request_signoff(conn: aiosqlite.Connection, page_id: int, essay_id: in
         raise PrintDeskError("见报稿只改动了标点或个别错字，无需请作者确认。", 422)
     await store.request_signoff(conn, page_id, essay_id, latest.id, user_id)
     await store.add_page_event(conn, page_id, "signoff_request", user_id, essay_id=essay_id)
+    await notify.signoff_requested(conn, slot.essay, f"{page_id}:{latest.id}")  # same transaction
 
 
 async def answer_signoff(conn: aiosqlite.Connection, essay_id: int, answer: str, note: str) -> None:

@@ -24,6 +24,7 @@ from citizenvoice.model.essays import STATUS_LABELS, Action, Actor, Status
 from citizenvoice.model.review import INTERNAL_REVIEW_ACTIONS
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
+from citizenvoice.store import messages as message_store
 from citizenvoice.store import utcnow
 
 KEEP_TEXT_CHOICES: dict[str, str] = {
@@ -168,6 +169,7 @@ async def erase_for_author(
     if keep_text == "remove" and removed_at is None:
         await _take_offline(conn, essay, city)
     photo = await admin_store.erase_personal_data(conn, essay_id, at=at)
+    await message_store.erase_for_essay(conn, essay_id)
     remove = keep_text == "remove"
     if remove:
         await admin_store.remove_text(conn, essay_id, placeholder=REMOVED_HEADLINE, at=at)
@@ -256,12 +258,16 @@ async def purge(
         ips = await admin_store.clear_old_ips(conn, before=_iso(rate_cutoff))
         rate_events = await admin_store.delete_old_rate_events(conn, before=rate_cutoff.timestamp())
         failures = await admin_store.delete_old_login_failures(conn, before=rate_cutoff.timestamp())
+        # Sent messages and used codes hold phone numbers: kept only as long as the rate data.
+        await message_store.delete_old(conn, before=_iso(rate_cutoff))
+        await message_store.purge_codes(conn, before=_iso(rate_cutoff))
     return PurgeReport(essays, photos, ips, rate_events, failures)
 
 
 async def _purge_essay(conn: aiosqlite.Connection, essay_id: int, media_dir: Path, city: str) -> int:
     at = utcnow()
     photo = await admin_store.erase_personal_data(conn, essay_id, at=at)
+    await message_store.erase_for_essay(conn, essay_id)
     await admin_store.erase_print_copies(
         conn, essay_id, byline=f"{city}市民", remove_text=False, placeholder=REMOVED_HEADLINE
     )

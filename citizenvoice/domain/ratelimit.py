@@ -9,6 +9,7 @@ nothing, so the window ends an hour after the last *accepted* submission, not af
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Sequence
@@ -45,10 +46,31 @@ def now() -> float:
     return time.time()
 
 
+DAY = 24 * 3600
+
+
+def address_key(ip: str) -> str:
+    """The address a limit counts: an IPv4 address, or the /64 of an IPv6 one (a home or a phone gets a
+    whole /64, so counting single IPv6 addresses would hand out unlimited buckets)."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def submit_limits(settings: Settings) -> tuple[Limit, Limit]:
-    per_hour = settings.submit_limit_per_hour
-    text = f"为防止恶意刷稿，同一网络或同一手机号每小时最多投稿 {per_hour} 篇。您的文章还在下面，请约 {{minutes}} 分钟后再提交。"
-    return Limit("submit-ip", per_hour, 3600, text), Limit("submit-phone", per_hour, 3600, text)
+    """Per address (an hour; high enough for a community centre's shared Wi-Fi) and per phone (a day)."""
+    per_address, per_phone = settings.submit_limit_per_address, settings.submit_limit_per_phone
+    address_text = (f"这个网络在一小时内已提交了 {per_address} 篇文章，暂时不能再提交。"
+                    "您的文章还在下面，请约 {minutes} 分钟后再提交。")
+    phone_text = (f"同一手机号每天最多投稿 {per_phone} 篇，今天的篇数已经用完。"
+                  "您的文章还在下面，请约 {minutes} 分钟后再提交，或明天再来。")
+    return Limit("submit-ip", per_address, 3600, address_text), Limit("submit-phone", per_phone, DAY, phone_text)
 
 
 def track_limit(settings: Settings) -> Limit:
@@ -56,10 +78,28 @@ def track_limit(settings: Settings) -> Limit:
     return Limit("track-ip", settings.track_lookup_limit, 15 * 60, text)
 
 
+def track_code_limit(settings: Settings) -> Limit:
+    text = "这个投稿编号今天已查询多次。为保护投稿人的信息，请约 {minutes} 分钟后再试，或用短信里的链接打开。"
+    return Limit("track-code", settings.track_code_limit, DAY, text)
+
+
+def code_limits(settings: Settings) -> tuple[Limit, Limit]:
+    phone_text = f"这个手机号今天已获取了 {settings.code_limit_per_phone} 次验证码，请约 {{minutes}} 分钟后再试。"
+    address_text = "这个网络获取验证码的次数太多了，请约 {minutes} 分钟后再试。"
+    return (Limit("code-ip", settings.code_limit_per_address, 3600, address_text),
+            Limit("code-phone", settings.code_limit_per_phone, DAY, phone_text))
+
+
+def lost_link_limits(settings: Settings) -> tuple[Limit, Limit]:
+    text = "找回链接的次数太多了，请约 {minutes} 分钟后再试。"
+    return (Limit("lost-ip", settings.lost_link_limit_per_address, 3600, text),
+            Limit("lost-phone", settings.lost_link_limit_per_phone, DAY, text))
+
+
 async def hit(conn: aiosqlite.Connection, secret: str, checks: Sequence[tuple[Limit, str]]) -> None:
     """Count one attempt against each (limit, raw key); RateLimited, recording nothing, if any is full."""
     at = now()
-    keyed = [(limit, keyed_hash(secret, f"rate:{limit.bucket}", key)) for limit, key in checks]
+    keyed = [(limit, keyed_hash(secret, f"rate:{limit.bucket}", _key(limit, key))) for limit, key in checks]
     for limit, key_hash in keyed:
         count, oldest = await store.window(conn, limit.bucket, key_hash, since=at - limit.window)
         if count >= limit.limit:
@@ -67,3 +107,7 @@ async def hit(conn: aiosqlite.Connection, secret: str, checks: Sequence[tuple[Li
             raise RateLimited(limit, max(1, retry_after))
     for limit, key_hash in keyed:
         await store.record(conn, limit.bucket, key_hash, at=at)
+
+
+def _key(limit: Limit, key: str) -> str:
+    return address_key(key) if limit.bucket.endswith("-ip") else key

@@ -38,6 +38,25 @@ CHOICES: dict[str, tuple[str, str, dict[str, str]]] = {
         "改为更多级数时，还没发表的文章都要再经过新增的一级。",
         {"1": "一级：审核员通过即发表", "2": "两级：初审（审核员）→ 终审", "3": "三级：初审 → 复审 → 终审"},
     ),
+    "phone_verification": (
+        "手机号验证",
+        "要求投稿人先用短信验证码验证手机号，文章才会保存。验证过的手机号在同一台设备上一段时间内不用再验证。",
+        {"required": "需要验证：凭短信验证码投稿", "off": "不验证：手机号照填照收"},
+    ),
+}
+
+# Limits an admin may change: key -> (label, hint, smallest, largest accepted value).
+NUMBERS: dict[str, tuple[str, str, int, int]] = {
+    "submit_limit_per_phone": ("每个手机号每天投稿篇数", "同一手机号 24 小时内最多投稿几篇。", 1, 100),
+    "submit_limit_per_address": ("每个网络每小时投稿篇数", "同一网络地址（IPv4 地址或 IPv6 /64 网段）一小时内最多几篇；"
+                                 "社区活动室、单位或运营商共用一个出口地址，不宜太低。", 1, 10000),
+    "track_lookup_limit": ("每个网络每 15 分钟查询次数", "用投稿编号加手机号后四位查询的次数上限（按网络地址计）。", 1, 1000),
+    "track_code_limit": ("每个投稿编号每天查询次数", "同一投稿编号一天内最多被查询几次，防止猜出手机号后四位。", 1, 100),
+    "code_limit_per_phone": ("每个手机号每天验证码条数", "同一手机号 24 小时内最多获取几次验证码。", 1, 50),
+    "code_limit_per_address": ("每个网络每小时验证码条数", "同一网络地址一小时内最多获取几次验证码（够一次社区写作活动用）。",
+                               1, 10000),
+    "lost_link_limit_per_phone": ("每个手机号每天找回链接次数", "在「找回查询链接」页同一手机号一天内最多申请几次。", 1, 20),
+    "lost_link_limit_per_address": ("每个网络每小时找回链接次数", "同一网络地址一小时内最多申请几次找回链接。", 1, 1000),
 }
 
 
@@ -45,6 +64,12 @@ def merged(base: Settings, overrides: dict[str, str]) -> Settings:
     known: dict[str, object] = {k: v for k, v in overrides.items() if k in FIELDS}
     if overrides.get("review_levels") in CHOICES["review_levels"][2]:
         known["review_levels"] = int(overrides["review_levels"])
+    if overrides.get("phone_verification") in CHOICES["phone_verification"][2]:
+        known["phone_verification"] = overrides["phone_verification"]
+    for key, (_, _, low, high) in NUMBERS.items():
+        raw = overrides.get(key, "")
+        if raw.isdigit() and low <= int(raw) <= high:
+            known[key] = int(raw)
     return dataclasses.replace(base, **known)
 
 

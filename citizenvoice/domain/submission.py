@@ -113,6 +113,11 @@ def clean_phone(raw: str) -> str:
     return number[3:] if number.startswith("+86") else number
 
 
+def check_phone(phone: str) -> str | None:
+    """The phone field's error, or None (the same rule and words as the form's phone field)."""
+    return _error(RULES["phone"], phone, {})
+
+
 def valid_email(value: str) -> bool:
     local, at, domain = value.rpartition("@")
     labels = domain.split(".")
@@ -243,13 +248,26 @@ def lookup_token(secret: str, essay_id: int) -> str:
     return URLSafeTimedSerializer(secret, salt=LOOKUP_SALT).dumps({"essay": essay_id})
 
 
+MESSAGE_LINK_SALT = "track-message"
+MESSAGE_LINK_MAX_AGE = 180 * 24 * 3600  # a link in an SMS must outlive the essay's way to print
+
+
+def message_link_token(secret: str, essay_id: int) -> str:
+    """The tracking link a message carries: like a look-up link, but valid for months."""
+    return URLSafeTimedSerializer(secret, salt=MESSAGE_LINK_SALT).dumps({"essay": essay_id})
+
+
 def read_lookup_token(secret: str, signed: str, *, max_age: int = LOOKUP_MAX_AGE) -> int | None:
+    """The essay id of a look-up link (one hour) or of a message's link (months), or None."""
     if not signed or len(signed) > 200:
         return None
     try:
         data = URLSafeTimedSerializer(secret, salt=LOOKUP_SALT).loads(signed, max_age=max_age)
     except BadSignature:
-        return None
+        try:
+            data = URLSafeTimedSerializer(secret, salt=MESSAGE_LINK_SALT).loads(signed, max_age=MESSAGE_LINK_MAX_AGE)
+        except BadSignature:
+            return None
     essay_id = data.get("essay") if isinstance(data, dict) else None
     return essay_id if isinstance(essay_id, int) else None
 

@@ -39,6 +39,8 @@ class Essay:
     published_at: str | None
     printed_edition: str | None
     review_stage: int = 1  # whose queue a pending essay is in (model/review.py)
+    sms_channel: bool = False  # the phone may receive messages (verified, or verification was off)
+    notify: bool = True  # the author has not stopped notifications
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def token_hash(token: str) -> str:
 def essay_from_row(row: aiosqlite.Row) -> Essay:
     values = {name: row[name] for name in _ESSAY_FIELDS}
     values["status"] = Status(values["status"])
-    for flag in ("consent_print", "featured", "high_risk"):
+    for flag in ("consent_print", "featured", "high_risk", "sms_channel", "notify"):
         values[flag] = bool(values[flag])
     return Essay(**values)
 
@@ -119,7 +121,8 @@ async def get_by_tracking_code(conn: aiosqlite.Connection, code: str) -> Essay |
 
 
 async def insert_essay(
-    conn: aiosqlite.Connection, essay: NewEssay, *, tracking_code: str, token: str, submit_ip: str | None
+    conn: aiosqlite.Connection, essay: NewEssay, *, tracking_code: str, token: str, submit_ip: str | None,
+    sms_channel: bool = False,
 ) -> int:
     """Store a new pending essay with its first revision and its 'submit' event."""
     now = utcnow()
@@ -127,16 +130,30 @@ async def insert_essay(
         conn,
         "INSERT INTO essays (tracking_code, token_hash, status, direction_id, headline, body, author_role,"
         " author_name, affiliation, byline_mode, phone, email, photo_path, consent_print, submit_ip,"
-        " submitted_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, updated_at, sms_channel) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             tracking_code, token_hash(token), essay.direction_id, essay.headline, essay.body,
             essay.author_role, essay.author_name, essay.affiliation, essay.byline_mode, essay.phone,
             essay.email or None, essay.photo_path, int(essay.consent_print), submit_ip, now, now,
+            int(sms_channel),
         ),
     )
     await add_revision(conn, essay_id, essay.headline, essay.body, actor_kind="author", actor_id=None, at=now)
     await add_event(conn, essay_id, "submit", None, Status.PENDING, actor_kind="author", at=now)
     return essay_id
+
+
+async def set_notify(conn: aiosqlite.Connection, essay_id: int, notify: bool) -> None:
+    """The author's own switch; not a change of the essay (no version bump, nothing for a moderator)."""
+    await conn.execute("UPDATE essays SET notify = ? WHERE id = ?", (int(notify), essay_id))
+
+
+async def ids_by_phone(conn: aiosqlite.Connection, phone: str, limit: int = 3) -> list[tuple[int, str]]:
+    """The newest essays left with this phone: (id, tracking code)."""
+    rows = await fetch_all(
+        conn, "SELECT id, tracking_code FROM essays WHERE phone = ? ORDER BY id DESC LIMIT ?", (phone, limit)
+    )
+    return [(int(r[0]), r[1]) for r in rows]
 
 
 async def tracking_code_exists(conn: aiosqlite.Connection, code: str) -> bool:

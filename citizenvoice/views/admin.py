@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from citizenvoice.domain import administration as admin
+from citizenvoice.domain.messaging import desk as message_desk
 from citizenvoice.model.directions import by_pillar
 from citizenvoice.model.staff import ROLES, User
 from citizenvoice.store import admin as admin_store
@@ -426,16 +427,18 @@ async def settings_page(
 ) -> Response:
     current = await sitesettings.refreshed(request, force=True)
     base = request.app.state.settings
-    keys = [*sitesettings.FIELDS, *sitesettings.CHOICES]
+    keys = [*sitesettings.FIELDS, *sitesettings.CHOICES, *sitesettings.NUMBERS]
     values = values or {key: str(getattr(current, key)) for key in keys}
     context = {"fields": sitesettings.FIELDS, "choices": sitesettings.CHOICES, "values": values,
+               "numbers": sitesettings.NUMBERS,
                "errors": errors or {}, "base": base}  # fmt: skip
     return _page(request, "admin/settings.html", context, status_code=422 if errors else 200)
 
 
 async def settings_save(request: Request) -> Response:
     form = await read_form(request)
-    values = {key: text_field(form, key) for key in [*sitesettings.FIELDS, *sitesettings.CHOICES]}
+    values = {key: text_field(form, key)
+              for key in [*sitesettings.FIELDS, *sitesettings.CHOICES, *sitesettings.NUMBERS]}
     try:
         async with request.app.state.db.write() as conn:
             changed = await admin.save_site_settings(
@@ -445,6 +448,32 @@ async def settings_save(request: Request) -> Response:
         return await settings_page(request, values=values, errors=exc.errors)
     await sitesettings.refreshed(request, force=True)  # this worker shows the change at once
     return _done(request, "/admin/settings", "站点设置已保存。" if changed else "没有需要保存的修改。")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Messages to authors
+
+
+async def messages_page(request: Request) -> Response:
+    status = request.query_params.get("status") or None
+    async with request.app.state.db.read() as conn:
+        counts, rows = await message_desk.overview(conn, status)
+    context = {"counts": counts, "rows": rows, "status": status, "STATUSES": message_desk.STATUSES,
+               "CHANNELS": message_desk.CHANNELS, "TEMPLATES": message_desk.TEMPLATE_LABELS}
+    return _page(request, "admin/messages.html", context)
+
+
+async def message_retry(request: Request) -> Response:
+    await read_form(request)
+    message_id = numbers.parse_int(request.path_params["message_id"])
+    if message_id is None:
+        raise _not_found()
+    try:
+        async with request.app.state.db.write() as conn:
+            await message_desk.retry(conn, await _actor(request), message_id)
+    except message_desk.NotRetryable as exc:
+        return _done(request, "/admin/messages", exc.message)
+    return _done(request, "/admin/messages", "已重新排队，发送程序会在几秒内再试一次。")
 
 
 routes = [
@@ -469,6 +498,8 @@ routes = [
     route("/admin/reasons", reasons_page, access=ADMIN),
     route("/admin/reasons", reason_add, access=ADMIN, methods=["POST"]),
     route("/admin/reasons/{reason_id:id}", reason_update, access=ADMIN, methods=["POST"]),
+    route("/admin/messages", messages_page, access=ADMIN),
+    route("/admin/messages/{message_id}/retry", message_retry, access=ADMIN, methods=["POST"]),
     route("/admin/settings", settings_page, access=ADMIN),
     route("/admin/settings", settings_save, access=ADMIN, methods=["POST"]),
 ]

@@ -15,9 +15,9 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from citizenvoice.domain import intake, lifecycle, moderation, ratelimit, submission
+from citizenvoice.domain import intake, lifecycle, lostlink, moderation, ratelimit, submission, verification
 from citizenvoice.model.directions import Direction, by_pillar
 from citizenvoice.model.essays import (
     AUTHOR_ACTION_LABELS,
@@ -68,15 +68,24 @@ def _form_page(
     photo_dropped: bool = False,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    code_notice: str = "",
+    code_wait: int = 0,
 ) -> Response:
     errors = errors or {}
+    settings = sitesettings.site_settings(request)
+    order = [n for name in submission.FIELD_ORDER for n in ((name, "phone_code") if name == "phone" else (name,))]
     context = {
         "values": values,
         "errors": errors,
-        "summary": [(name, errors[name]) for name in submission.FIELD_ORDER if name in errors],
+        "summary": [(name, errors[name]) for name in order if name in errors],
+        "verification": settings.phone_verification == "required",
+        "phone_remembered": _remembered(request, values.get("phone", "")),
+        "code_notice": code_notice,
+        "code_wait": code_wait,
         "pillars": [group for group in by_pillar(directions) if group[2]],
         "rules": submission.RULES,
-        "labels": {**{name: rule.label for name, rule in submission.RULES.items()}, "photo": "照片"},
+        "labels": {**{name: rule.label for name, rule in submission.RULES.items()}, "photo": "照片",
+                   "phone_code": "短信验证码"},
         "byline_modes": submission.BYLINE_MODES,
         "photo_types": submission.PHOTO_TYPES,
         "form_token": form_token,
@@ -100,13 +109,31 @@ async def submit_form(request: Request) -> Response:
 
 async def _read_submission(form: FormData) -> tuple[dict[str, str], bytes | None]:
     try:
-        names = (*submission.FIELD_NAMES, CSRF_FIELD, submission.FORM_TOKEN_FIELD, submission.HONEYPOT_FIELD)
+        names = (*submission.FIELD_NAMES, CSRF_FIELD, submission.FORM_TOKEN_FIELD, submission.HONEYPOT_FIELD,
+                 "phone_code")
         raw = {name: text_field(form, name) for name in names}
         upload = form.get("photo")
         data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     finally:
         await form.close()
     return raw, (data or None)
+
+
+PHONE_COOKIE = "cv_phone"
+
+
+def _remembered(request: Request, phone: str) -> bool:
+    hours = sitesettings.site_settings(request).phone_remember_hours
+    return verification.remembered(request.app.state.secret_key, request.cookies.get(PHONE_COOKIE, ""),
+                                   submission.clean_phone(phone), max_age=hours * 3600)
+
+
+def _remember_phone(request: Request, response: Response, phone: str) -> None:
+    if phone:
+        settings = sitesettings.site_settings(request)
+        response.set_cookie(PHONE_COOKIE, verification.remember(request.app.state.secret_key, phone),
+                            max_age=settings.phone_remember_hours * 3600, httponly=True, samesite="lax",
+                            secure=request.app.state.settings.https, path="/submit")
 
 
 async def submit(request: Request) -> Response:
@@ -116,19 +143,50 @@ async def submit(request: Request) -> Response:
     directions = await _open_directions(request)
     open_slugs = {d.slug: d.id for d in directions}
     app = request.app
+    site = await sitesettings.refreshed(request)
     if csrf_valid(request, raw[CSRF_FIELD]):
-        outcome = await intake.submit(app.state.db, app.state.screener, app.state.settings, app.state.secret_key,
-                                      raw, photo_data, directions=open_slugs, ip=client_ip(request))
+        outcome = await intake.submit(app.state.db, app.state.screener, site, app.state.secret_key,
+                                      raw, photo_data, directions=open_slugs, ip=client_ip(request),
+                                      phone_code=raw["phone_code"], remembered_phone=_remembered(request, raw["phone"]))
     else:
         outcome = intake.unverified(app.state.secret_key, raw, open_slugs, CSRF_FAILED_MESSAGE)
+    response: Response
     if outcome.stored:
-        return RedirectResponse(f"/track/{outcome.token}", status_code=303, headers=PRIVATE_HEADERS)
-    if outcome.refused:
+        response = RedirectResponse(f"/track/{outcome.token}", status_code=303, headers=PRIVATE_HEADERS)
+    elif outcome.refused:
         raise HTTPException(outcome.status_code, outcome.alert)
-    retry = {"retry-after": str(outcome.retry_after)} if outcome.retry_after else None
+    else:
+        retry = {"retry-after": str(outcome.retry_after)} if outcome.retry_after else None
+        response = _form_page(request, directions, values={**outcome.values, "phone_code": ""},
+                              form_token=outcome.form_token, errors=outcome.errors, alert=outcome.alert,
+                              photo_dropped=photo_data is not None, status_code=outcome.status_code, headers=retry)
+    _remember_phone(request, response, outcome.verified_phone)
+    return response
+
+
+async def ask_code(request: Request) -> Response:
+    """「获取验证码」: without JavaScript the whole form posts here and comes back with every field kept;
+    with JavaScript (Accept: application/json) the answer is the notice or error as JSON."""
+    raw, photo_data = await _read_submission(await parse_form(request, max_files=1))
+    directions = await _open_directions(request)
+    open_slugs = {d.slug: d.id for d in directions}
+    app = request.app
+    site = await sitesettings.refreshed(request)
+    if not csrf_valid(request, raw[CSRF_FIELD]):
+        outcome = intake.CodeAsked({**submission.validate(raw, open_slugs).values, "phone_code": ""},
+                                   raw[submission.FORM_TOKEN_FIELD] or submission.issue_form_token(app.state.secret_key),
+                                   errors={"phone_code": f"{CSRF_FAILED_MESSAGE}请再点一次「获取验证码」。"},
+                                   status_code=403)
+    else:
+        outcome = await intake.ask_code(app.state.db, site, app.state.secret_key, raw, open_slugs, client_ip(request))
+    if "application/json" in request.headers.get("accept", ""):
+        error = outcome.errors.get("phone") or outcome.errors.get("phone_code", "")
+        return JSONResponse({"ok": not outcome.errors, "notice": outcome.notice, "error": error,
+                             "field": next(iter(outcome.errors), ""), "wait": outcome.wait},
+                            status_code=outcome.status_code, headers=FORM_HEADERS)
     return _form_page(request, directions, values=outcome.values, form_token=outcome.form_token,
-                      errors=outcome.errors, alert=outcome.alert, photo_dropped=photo_data is not None,
-                      status_code=outcome.status_code, headers=retry)
+                      errors=outcome.errors, photo_dropped=photo_data is not None, status_code=outcome.status_code,
+                      code_notice=outcome.notice, code_wait=outcome.wait)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -198,6 +256,7 @@ async def _track_page(request: Request, access: Access, *, status_code: int = 20
         "errors": {},
         "alert": "",
         "revise_alert": "",
+        "notify_alert": "",
         "rules": submission.RULES,
         **extra,
     }
@@ -295,11 +354,15 @@ async def lookup(request: Request) -> Response:
     if raw_code and not code:
         errors["code"] = "投稿编号的格式是 CV- 加 8 位字母或数字，例如 CV-7K3F-9Q2M。"
     app = request.app
+    site = await sitesettings.refreshed(request)
     try:
         async with app.state.db.write() as conn:
             # Every attempt counts, right or wrong, so guessing pairs is slow whatever the outcome.
-            await ratelimit.hit(conn, app.state.secret_key, [(ratelimit.track_limit(app.state.settings),
-                                                             client_ip(request))])
+            # Per address (/64), and per tracking code: a known code's 4-digit tail cannot be guessed.
+            checks = [(ratelimit.track_limit(site), client_ip(request))]
+            if code:
+                checks.append((ratelimit.track_code_limit(site), code))
+            await ratelimit.hit(conn, app.state.secret_key, checks)
             essay = None if errors else await essay_store.get_by_tracking_code(conn, code)
     except ratelimit.RateLimited as exc:
         return _lookup_page(request, values=values, alert=exc.message, status_code=429,
@@ -313,16 +376,62 @@ async def lookup(request: Request) -> Response:
     return RedirectResponse(f"/track/code/{signed}", status_code=303, headers=PRIVATE_HEADERS)
 
 
+async def set_notify(request: Request) -> Response:
+    """The author's 「不再通知我」 (or 「恢复通知」) on the tracking page."""
+    form = await read_form(request)
+    access = await _access(request)
+    if not csrf_valid(request, text_field(form, CSRF_FIELD)):
+        return await _track_page(request, access, status_code=403, notify_alert=CSRF_FAILED_MESSAGE)
+    notify = text_field(form, "notify") != "off"
+    async with request.app.state.db.write() as conn:
+        await essay_store.set_notify(conn, access.essay.id, notify)
+    fresh = await _access(request)
+    message = "已恢复通知。" if notify else "好的，这篇投稿不会再给您发通知了。"
+    return await _track_page(request, fresh, notify_alert=message)
+
+
+def _lost_page(request: Request, *, values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+               alert: str = "", done: bool = False, status_code: int = 200,
+               headers: dict[str, str] | None = None) -> Response:
+    context = {"values": values or {}, "errors": errors or {}, "alert": alert, "done": done,
+               "answer": lostlink.ANSWER}
+    return render(request, "submit/lost.html", context, status_code=status_code,
+                  headers={**PRIVATE_HEADERS, **(headers or {})})
+
+
+async def lost_form(request: Request) -> Response:
+    return _lost_page(request)
+
+
+async def lost(request: Request) -> Response:
+    form = await read_form(request)
+    phone = text_field(form, "phone")
+    if not csrf_valid(request, text_field(form, CSRF_FIELD)):
+        return _lost_page(request, values={"phone": phone}, alert=CSRF_FAILED_MESSAGE, status_code=403)
+    app = request.app
+    site = await sitesettings.refreshed(request)
+    asked = await lostlink.ask(app.state.db, app.state.secret_key, site, phone, client_ip(request))
+    retry = {"retry-after": str(asked.retry_after)} if asked.retry_after else None
+    # The same page whether or not the phone has essays: only the form's own errors differ.
+    return _lost_page(request, values={"phone": "" if asked.done else asked.phone}, errors=asked.errors,
+                      alert=asked.alert, done=asked.done, status_code=asked.status_code, headers=retry)
+
+
 routes = [
     route("/submit", submit_form, access=PUBLIC),
     route("/submit", submit, access=PUBLIC, methods=["POST"]),
+    route("/submit/code", ask_code, access=PUBLIC, methods=["POST"]),
     route("/track", lookup_form, access=PUBLIC),
     route("/track", lookup, access=PUBLIC, methods=["POST"]),
+    route("/track/lost", lost_form, access=PUBLIC),
+    route("/track/lost", lost, access=PUBLIC, methods=["POST"]),
     route("/track/code/{signed}", track, access=PUBLIC, name="track_by_code"),
+    route("/track/code/{signed}/notify", set_notify, access=PUBLIC, methods=["POST"], name="notify_by_code"),
     route("/track/code/{signed}/withdraw", withdraw_confirm, access=PUBLIC, name="withdraw_confirm_by_code"),
     route("/track/code/{signed}/withdraw", withdraw, access=PUBLIC, methods=["POST"], name="withdraw_by_code"),
     route("/track/code/{signed}/revise", revise, access=PUBLIC, methods=["POST"], name="revise_by_code"),
     route("/track/{token}", track, access=PUBLIC, name="track"),
+    route("/track/{token}/notify", set_notify, access=PUBLIC, methods=["POST"], name="notify"),
     route("/track/{token}/withdraw", withdraw_confirm, access=PUBLIC, name="withdraw_confirm"),
     route("/track/{token}/withdraw", withdraw, access=PUBLIC, methods=["POST"], name="withdraw"),
     route("/track/{token}/revise", revise, access=PUBLIC, methods=["POST"], name="revise"),

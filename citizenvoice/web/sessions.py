@@ -16,6 +16,7 @@ import time
 from starlette.requests import HTTPConnection
 
 from citizenvoice.domain.keys import keyed_hash
+from citizenvoice.domain.ratelimit import address_key
 from citizenvoice.model.staff import User
 from citizenvoice.store import sessions as session_store
 from citizenvoice.store import users as user_store
@@ -30,8 +31,9 @@ SESSION_SCOPE_KEY = "citizenvoice.staff_session"
 
 
 def login_address(request: HTTPConnection) -> str:
-    """The client's address as the login throttle counts it: a keyed hash, never the address itself."""
-    return keyed_hash(request.app.state.secret_key, "login-ip", client_ip(request))
+    """The client's address as the login throttle counts it (an IPv6 /64 as one address, like every
+    other limit): a keyed hash, never the address itself."""
+    return keyed_hash(request.app.state.secret_key, "login-ip", address_key(client_ip(request)))
 
 
 def id_hash(session_id: str) -> str:

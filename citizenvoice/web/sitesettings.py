@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citizenvoice.domain.sitesettings import CHOICES, FIELDS, SiteSettingsCache
+from citizenvoice.domain.sitesettings import CHOICES, FIELDS, NUMBERS, SiteSettingsCache
 from citizenvoice.settings import Settings
 
-__all__ = ["CHOICES", "FIELDS", "SiteSettingsMiddleware", "cache_for", "refreshed", "site_settings", "site_settings_for_app"]
+__all__ = ["CHOICES", "FIELDS", "NUMBERS", "SiteSettingsMiddleware", "cache_for", "refreshed", "site_settings", "site_settings_for_app"]
 log = logging.getLogger("citizenvoice.sitesettings")
 
 

@@ -193,11 +193,71 @@
   }
 
   function setupSubmitButton(form) {
-    form.addEventListener("submit", function () {
-      var button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", function (event) {
+      var button = event.submitter && !event.submitter.hasAttribute("data-code-button")
+        ? event.submitter : form.querySelector("button[data-final-submit]");
       // Not disabled: if the network fails the author must be able to press it again (the server
       // turns a repeated submit into the same essay).
       if (button) button.textContent = "正在提交…";
+    });
+  }
+
+  /* ---- 获取验证码: fetch the code and count down instead of reloading the form ---- */
+
+  function setupCodeButton(form) {
+    var button = form.querySelector("[data-code-button]");
+    var notice = document.getElementById("code-notice");
+    if (!button || !notice || !window.fetch || !window.FormData) return;
+    var label = button.textContent;
+    var timer = null;
+
+    function countDown(seconds) {
+      if (timer) window.clearInterval(timer);
+      var left = seconds;
+      button.disabled = true;
+      button.textContent = left + " 秒后可重新获取";
+      timer = window.setInterval(function () {
+        left -= 1;
+        if (left <= 0) {
+          window.clearInterval(timer);
+          timer = null;
+          button.disabled = false;
+          button.textContent = label;
+        } else {
+          button.textContent = left + " 秒后可重新获取";
+        }
+      }, 1000);
+    }
+
+    function show(text, isError) {
+      notice.hidden = false;
+      notice.textContent = text;
+      notice.className = isError ? "notice error" : "notice";
+    }
+
+    var wait = parseInt(button.getAttribute("data-wait") || "0", 10);
+    if (wait > 0) countDown(wait);
+
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var data = new FormData(form);
+      data.delete("photo"); // the code needs only the phone; the photo stays chosen in the form
+      button.disabled = true;
+      fetch("/submit/code", { method: "POST", body: data, credentials: "same-origin",
+                              headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          show(answer.ok ? answer.notice : answer.error, !answer.ok);
+          if (answer.wait > 0) countDown(answer.wait);
+          else button.disabled = false;
+          if (answer.ok) document.getElementById("phone_code").focus();
+          else if (answer.field) document.getElementById(answer.field).focus();
+        })
+        .catch(function () {
+          // The network failed: let the button post the whole form the ordinary way.
+          button.disabled = false;
+          show("网络不太好，验证码没有发出。请再点一次「获取验证码」。", true);
+        });
     });
   }
 
@@ -234,6 +294,7 @@
       if (store) setupDraft(form, store, counters);
       setupPhotoCheck(form);
       setupSubmitButton(form);
+      setupCodeButton(form);
       var summary = document.getElementById("error-summary");
       if (summary) summary.focus();
     }

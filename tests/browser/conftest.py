@@ -90,7 +90,9 @@ def live_env(live_data_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CITIZENVOICE_")}
     env["CITIZENVOICE_DATA_DIR"] = str(live_data_dir)
     # Every browser test submits from 127.0.0.1; the limits themselves are tested in tests/test_ratelimit.py.
-    env["CITIZENVOICE_SUBMIT_LIMIT_PER_HOUR"] = "1000"
+    env["CITIZENVOICE_SUBMIT_LIMIT_PER_PHONE"] = "1000"
+    env["CITIZENVOICE_SUBMIT_LIMIT_PER_ADDRESS"] = "1000"
+    env["CITIZENVOICE_TRACK_CODE_LIMIT"] = "1000"
     env["CITIZENVOICE_TRACK_LOOKUP_LIMIT"] = "1000"
     return env
 

@@ -278,9 +278,10 @@ async def submit(request: Request) -> Response:
     app = request.app
     async with app.state.db.read() as conn:
         open_slugs = {d.slug: d.id for d in await direction_store.list_directions(conn, include_archived=False)}
-    outcome = await intake.submit_keyed(app.state.db, app.state.screener, app.state.settings, app.state.secret_key,
+    site = await sitesettings.refreshed(request)  # the admin's limits and verification setting
+    outcome = await intake.submit_keyed(app.state.db, app.state.screener, site, app.state.secret_key,
                                         _form_values(data), key=data.idempotency_key, directions=open_slugs,
-                                        ip=client_ip(request))
+                                        ip=client_ip(request), phone_code=data.phone_code)
     if not outcome.stored:
         raise _refusal(outcome)
     assert outcome.token is not None
