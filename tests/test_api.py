@@ -360,7 +360,7 @@ def test_the_request_log_masks_the_token_in_api_paths(api: ApiClient, client: Te
 
 def test_with_verification_required_the_api_needs_the_phones_code(settings, make_app) -> None:
     # The form's rule holds for the API too: no essay without the phone's SMS code (issue 14).
-    from tests.messaging_helpers import ask_code, sent_code
+    from tests.messaging_helpers import sent_code
 
     with TestClient(make_app(settings, phone_verification="required"), follow_redirects=False) as client:
         api = ApiClient(client)
@@ -368,9 +368,21 @@ def test_with_verification_required_the_api_needs_the_phones_code(settings, make
         refused = api.post("/api/v1/submissions", submission(idempotency_key="key-nocode-0123456789abcdef"))
         assert refused.status_code == 422 and "phone_code" in refused.json()["error"]["fields"]
         assert db_read(client, _count_essays) == 0
-        ask_code(client, phone)
+        asked = api.post("/api/v1/phone-codes", {"phone": phone})
+        assert asked.status_code == 202 and asked.json() == {"sent_to": "139****5678", "expires_in": 600,
+                                                             "resend_after": 60}
+        again = api.post("/api/v1/phone-codes", {"phone": phone})
+        assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
         code = sent_code(client, phone)
+        wrong = api.post("/api/v1/submissions", submission(idempotency_key="key-wrong-0123456789abcdef",
+                                                           phone_code="000000" if code != "000000" else "111111"))
+        assert wrong.status_code == 422 and "验证码不对" in wrong.json()["error"]["fields"]["phone_code"]
         stored = api.post("/api/v1/submissions", submission(idempotency_key="key-code-0123456789abcdef",
                                                             phone_code=code))
         assert stored.status_code == 201
         assert db_read(client, _count_essays) == 1
+
+
+def test_a_code_for_a_bad_phone_is_refused_at_the_field(api: ApiClient) -> None:
+    answer = api.post("/api/v1/phone-codes", {"phone": "12345"})
+    assert answer.status_code == 422 and answer.json()["error"]["fields"]["phone"]

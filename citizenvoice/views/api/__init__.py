@@ -18,7 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from citizenvoice.domain import intake, lifecycle, moderation, printdesk, submission, wechat
+from citizenvoice.domain import intake, lifecycle, moderation, printdesk, submission, verification, wechat
 from citizenvoice.domain.printdesk import PrintDeskError
 from citizenvoice.model.directions import by_pillar
 from citizenvoice.model.essays import (
@@ -273,6 +273,24 @@ def _refusal(outcome: intake.Submitted) -> ApiError:
     return ApiError(outcome.status_code, outcome.alert, headers=headers)
 
 
+async def phone_code(request: Request) -> Response:
+    """Send a verification code by SMS (the same code, limits and messages as the form's 「获取验证码」)."""
+    data = await jsonapi.read_json(request, schema.PhoneCodeRequest, LABELS)
+    app = request.app
+    site = await sitesettings.refreshed(request)
+    outcome = await intake.ask_code(app.state.db, site, app.state.secret_key, {"phone": data.phone}, {},
+                                    client_ip(request))
+    if outcome.errors:
+        field, message = next(iter(outcome.errors.items()))
+        headers = {"retry-after": str(outcome.wait)} if outcome.wait else None
+        raise ApiError(outcome.status_code, message, fields={"phone": message} if field == "phone" else None,
+                       headers=headers)
+    return jsonapi.private(schema.PhoneCodeSent(
+        sent_to=submission.mask_phone(submission.clean_phone(data.phone)),
+        expires_in=int(verification.CODE_TTL.total_seconds()), resend_after=verification.RESEND_AFTER,
+    ), status=202)
+
+
 async def submit(request: Request) -> Response:
     data = await jsonapi.read_json(request, schema.Submission, LABELS)
     app = request.app
@@ -435,6 +453,8 @@ OPERATIONS: list[Operation] = [
     Operation("GET", "/changes", changes, "自游标以来公开文章的变化（新发表、修改、下线）",
               {200: schema.Changes, **_ERRORS}, query={"cursor": "上次返回的 cursor；不带则从头开始"},
               cached=("cursor",)),
+    Operation("POST", "/phone-codes", phone_code, "给手机发 6 位验证码（投稿需要验证时）",
+              {202: schema.PhoneCodeSent, **_ERRORS}, body=schema.PhoneCodeRequest, tag="write"),
     Operation("POST", "/submissions", submit, "投稿（与网页表单同样的校验、筛查和频率限制）",
               {201: schema.Submitted, 409: schema.ErrorBody, 429: schema.ErrorBody, **_ERRORS},
               body=schema.Submission, tag="write"),

@@ -170,6 +170,16 @@ class Submission(Base, kw_only=True):
     idempotency_key: IdempotencyKey
 
 
+class PhoneCodeRequest(Base):
+    phone: str
+
+
+class PhoneCodeSent(Base):
+    sent_to: Annotated[str, Meta(description="打了码的手机号，例如 139****5678")]
+    expires_in: Annotated[int, Meta(description="验证码有效秒数")]
+    resend_after: Annotated[int, Meta(description="多少秒后可以再要一个")]
+
+
 class Submitted(Base):
     tracking_code: str
     tracking_token: Annotated[str, Meta(description="作者的秘密凭据：只给作者本人，勿公开")]
