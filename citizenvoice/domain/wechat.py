@@ -159,11 +159,15 @@ class JsapiTickets:
                 assert stored is not None
                 self._ticket = (stored.value, stored.expires_at)
                 return stored.value
-            async with db.write() as conn:
-                won = await credentials.claim_refresh(conn, JSAPI_TICKET, now=_iso(now), until=_iso(now + LEASE))
-            if won:
-                return await self._refresh(db, now)
-            if stored and stored.last_error and stored.refreshing_until > _iso(now):
+            if stored is None or stored.refreshing_until < _iso(now):
+                # Nobody is refreshing: try to be the one (waiting workers only read, so they do not
+                # crowd the writer while the one refresh is under way).
+                async with db.write() as conn:
+                    won = await credentials.claim_refresh(conn, JSAPI_TICKET, now=_iso(now),
+                                                          until=_iso(now + LEASE))
+                if won:
+                    return await self._refresh(db, now)
+            elif stored.last_error:
                 return None  # a recent refresh failed: wait out the pause, show no share card meanwhile
             if time.monotonic() > deadline:
                 return None

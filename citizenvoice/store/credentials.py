@@ -31,7 +31,7 @@ async def claim_refresh(conn: Any, name: str, *, now: str, until: str) -> bool:
     exactly one of any number of concurrent callers."""
     cursor = await conn.execute(
         "INSERT INTO provider_credentials (name, refreshing_until, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET refreshing_until = excluded.refreshing_until,"
+        " ON CONFLICT (name) DO UPDATE SET refreshing_until = excluded.refreshing_until, last_error = '',"
         " updated_at = excluded.updated_at WHERE provider_credentials.refreshing_until < ?",
         (name, until, now, now),
     )
