@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate:
-            database.migrate(settings.db_path)
-        db = database.Database(settings.db_path, readers=settings.reader_connections)
+            database.migrate(settings.database)
+        db = database.open_database(settings, readers=settings.reader_connections)
         await db.open()
         app.state.db = db
         try:

@@ -11,7 +11,7 @@ from citizenvoice import db as database
 from citizenvoice.domain import accounts, sitesettings, twofactor
 from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
 from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
-from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.settings import Settings, SettingsError, ensure_secret_key
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
 
@@ -31,7 +31,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key,
     # and the first-admin link and the base-URL warning are printed once however many there are.
-    database.migrate(settings.db_path)
+    database.migrate(settings.database)
     ensure_secret_key(settings)
     startup.announce(settings, host=args.host, port=args.port)
     return serving.run("citizenvoice.app:create_app", host=args.host, port=args.port, workers=args.workers,
@@ -40,7 +40,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("migrate", "apply pending database migrations")
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    applied = database.migrate(settings.db_path)
+    applied = database.migrate(settings.database)
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -145,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, (_, arguments, help_text) in sorted(COMMANDS.items()):
         arguments(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"citizenvoice: {exc}", file=sys.stderr)
+        return 1
     return COMMANDS[args.command][0](args, settings)
 
 

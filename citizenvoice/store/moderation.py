@@ -318,12 +318,13 @@ async def replace_bands(conn: aiosqlite.Connection, essay_id: int, keys: Sequenc
     text is never a candidate)."""
     await conn.execute("DELETE FROM essay_shingle_bands WHERE essay_id = ?", (essay_id,))
     await conn.executemany(
-        "INSERT OR IGNORE INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?)",
+        "INSERT INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(key, essay_id) for key in keys],
     )
     if keys:
         await conn.execute(
-            "INSERT OR REPLACE INTO essay_minhash (essay_id, signature) VALUES (?, ?)", (essay_id, signature)
+            "INSERT INTO essay_minhash (essay_id, signature) VALUES (?, ?)"
+            " ON CONFLICT (essay_id) DO UPDATE SET signature = excluded.signature", (essay_id, signature)
         )
     else:
         await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))

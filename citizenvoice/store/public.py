@@ -299,3 +299,9 @@ def content_version(conn: sqlite3.Connection) -> int | None:
     """Synchronous, for the page cache's check on every request (``Database.peek()``); None if unknown."""
     row = conn.execute("SELECT version FROM list_versions WHERE name = 'public_content'").fetchone()
     return None if row is None else int(row[0])
+
+
+async def read_content_version(conn: aiosqlite.Connection) -> int | None:
+    """:func:`content_version` on an async connection (PostgreSQL, which has no synchronous peek)."""
+    row = await fetch_one(conn, "SELECT version FROM list_versions WHERE name = 'public_content'")
+    return None if row is None else int(row[0])
