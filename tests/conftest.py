@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
+import pgtest
 from support import add_user, login
 
 from citizenvoice.app import create_app
@@ -20,7 +21,18 @@ SECRET_KEY = "test-secret-key-not-for-production"
 
 
 def _settings(root: Path, **overrides: Any) -> Settings:
+    if pgtest.enabled() and "database_url" not in overrides:
+        overrides["database_url"] = pgtest.fresh_database()
     return Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    """With CITIZENVOICE_TEST_DATABASE_URL set, every app gets its own PostgreSQL database, copied
+    from a migrated template (tests/pgtest.py); they are dropped when the session ends."""
+    yield
+    if pgtest.enabled():
+        pgtest.drop_all()
 
 
 @pytest.fixture(scope="session")
