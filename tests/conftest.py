@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pgtest
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
-import pgtest
 from support import add_user, login
 
 from citizenvoice.app import create_app

@@ -119,3 +119,19 @@ async def _pg_run(url: str, sql: str, params: tuple[Any, ...], fetch: bool) -> A
         return [tuple(r) for r in await cur.fetchall()] if fetch else cur.rowcount
     finally:
         await raw.close()
+
+
+def tables(settings: Any) -> list[str]:
+    """The names of the database's tables (SQLite's FTS shadow tables included), sorted."""
+    if getattr(settings, "database_url", ""):
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+               " AND table_type = 'BASE TABLE' ORDER BY table_name")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    return [r[0] for r in query(settings, sql)]
+
+
+def table_rows(settings: Any, table: str) -> list[tuple[Any, ...]]:
+    """Every row of one table, in an order that does not depend on how the database stores them."""
+    quoted = '"' + table.replace('"', '""') + '"'
+    return sorted(query(settings, f"SELECT * FROM {quoted}"), key=repr)  # noqa: S608
