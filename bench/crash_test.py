@@ -71,9 +71,10 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
 class Server:
     """``citizenvoice serve`` in its own process group, logging to ``data_dir/server-N.log``."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.workers = workers
+        self.env = env or {}  # more CITIZENVOICE_* settings (a PostgreSQL URL, a shared secret key)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -85,7 +86,7 @@ class Server:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [*cli(), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-                env=server_env(self.data_dir), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=server_env(self.data_dir, **self.env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self._wait_until_healthy(log)
 
@@ -128,8 +129,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(data_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    server = Server(data_dir, workers=workers)
+def running(data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[Server]:
+    server = Server(data_dir, workers=workers, env=env)
     server.start()
     try:
         yield server

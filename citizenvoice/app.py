@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate:
-            database.migrate(settings.database)
+            database.migrate_or_report(settings.database, logging.getLogger("citizenvoice.db"))
         db = database.open_database(settings, readers=settings.reader_connections)
         await db.open()
         app.state.db = db

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 
 from citizenvoice import db as database
@@ -31,7 +32,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     logs.configure_logging(settings.log_level)
     # Done once here, before workers start, so they neither race to migrate nor to create the key,
     # and the first-admin link and the base-URL warning are printed once however many there are.
-    database.migrate(settings.database)
+    database.migrate_or_report(settings.database, logging.getLogger("citizenvoice.db"))
     ensure_secret_key(settings)
     startup.announce(settings, host=args.host, port=args.port)
     return serving.run("citizenvoice.app:create_app", host=args.host, port=args.port, workers=args.workers,

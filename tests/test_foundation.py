@@ -14,10 +14,12 @@ from citizenvoice import db as database
 from citizenvoice.settings import Settings, SettingsError
 
 
-def test_healthz_reports_migrated_database(client):
+def test_healthz_reports_migrated_database(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    # Which backend answers: the switch is CITIZENVOICE_DATABASE_URL (tests: CITIZENVOICE_TEST_DATABASE_URL).
+    assert response.json()["database"] == ("postgresql" if settings.database_url else "sqlite")
 
 
 def test_migrate_twice_is_a_no_op(tmp_path):

@@ -56,8 +56,32 @@ def errors() -> tuple[type[BaseException], ...]:
     return (*found, asyncpg.PostgresError, *CONNECTION_ERRORS)
 
 
+def migrate_or_report(target: Any, log: Any) -> bool:
+    """``migrate(target)``; on PostgreSQL an unreachable server is logged (a clear line naming the
+    reason) instead of raised, so a host starts, /healthz answers 503 with the reason, and the pool
+    connects once the server is back. Returns whether the migrations ran."""
+    try:
+        migrate(target)
+    except unavailable_errors() as exc:
+        if not is_postgres(target):
+            raise
+        log.error("PostgreSQL unreachable, migrations not checked (%s: %s); /healthz answers 503 until it"
+                  " is back", type(exc).__name__, exc)
+        return False
+    return True
+
+
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the database server cannot be reached" (PostgreSQL; SQLite is a file)."""
+    try:
+        from citizenvoice.db.postgres import CONNECTION_ERRORS
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return ()
+    return CONNECTION_ERRORS
+
+
 __all__ = [
-    "IntegrityError", "PG_MIGRATIONS_DIR", "errors", "is_postgres", "open_database",
+    "IntegrityError", "migrate_or_report", "unavailable_errors", "PG_MIGRATIONS_DIR", "errors", "is_postgres", "open_database",
     "BATCH_MAX", "BUSY_TIMEOUT_MS", "LOCK_POLL_SECONDS", "MIGRATIONS_DIR", "PRAGMAS", "Database",
     "InlineConnection", "Migration", "MigrationError", "applied_versions", "available_migrations",
     "connect_sync", "migrate", "pending_migrations", "sync_connection",

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from citizenvoice import db as database
 from citizenvoice.web.security import add_security_headers
 from citizenvoice.web.templating import render
 
@@ -26,6 +27,7 @@ TITLES = {
     422: "提交的内容有误",
     429: "操作太频繁",
     500: "服务器出了点问题",
+    503: "服务暂时不可用",
 }
 DEFAULT_MESSAGES = {
     404: "您要找的页面不存在，可能已被移除，或链接有误。",
@@ -33,6 +35,7 @@ DEFAULT_MESSAGES = {
     413: "提交的内容超过了大小限制。照片请不要超过 8 MB。",
     429: "您的操作太频繁了，请稍后再试。",
     500: "我们已经记录了这个问题，请稍后再试。您已经提交的文章不会丢失。",
+    503: "数据库暂时无法连接，刚才的操作没有保存。请稍后再试。",
 }
 
 
@@ -63,8 +66,17 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    response = error_response(request, 500)
+    db = getattr(request.app.state, "db", None)
+    if getattr(db, "dialect", "") == "postgresql" and isinstance(exc, database.unavailable_errors()):
+        # The database went away mid-request (PostgreSQL restarted, the network dropped): the
+        # transaction was rolled back with the connection, so nothing is half-written; the pool
+        # reconnects on the next request.
+        log.error("database unavailable: %s: %s", type(exc).__name__, exc)
+        response = error_response(request, 503)
+        response.headers["Retry-After"] = "5"
+    else:
+        log.exception("unhandled error", exc_info=exc)
+        response = error_response(request, 500)
     # Starlette renders this page in ServerErrorMiddleware, outside SecurityHeadersMiddleware.
     settings = getattr(request.app.state, "settings", None)
     add_security_headers(response.headers, https=bool(settings and settings.https))
