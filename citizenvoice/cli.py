@@ -10,7 +10,7 @@ import sys
 
 from citizenvoice import db as database
 from citizenvoice.domain import accounts, sitesettings, twofactor
-from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
+from citizenvoice.ops import demo, maintenance, moving, reports  # noqa: F401  (each registers its commands)
 from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
 from citizenvoice.settings import Settings, SettingsError, ensure_secret_key
 from citizenvoice.store import admin as admin_store

@@ -285,7 +285,7 @@ async def sitemap_boundaries(conn: aiosqlite.Connection, size: int) -> list[int]
     rows = await fetch_all(
         conn,
         f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM essays"  # noqa: S608
-        f" WHERE status IN {_IN_PUBLIC}) WHERE n % ? = 0 ORDER BY id",
+        f" WHERE status IN {_IN_PUBLIC}) AS numbered WHERE n % ? = 0 ORDER BY id",
         (size,),
     )
     return [0, *(r["id"] for r in rows)]
