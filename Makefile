@@ -42,7 +42,7 @@ test-postgres: install
 	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/citizenvoice-pg.XXXXXX"); \
 	trap 'scripts/pg-test-cluster stop "$$dir"; rm -rf "$$dir"' EXIT INT TERM; \
 	url=$$(scripts/pg-test-cluster start "$$dir" $(PG_PORT)) || exit 1; \
-	CITIZENVOICE_TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(PYTEST_ARGS)
+	CITIZENVOICE_TEST_DATABASE_URL=$$url CITIZENVOICE_TEST_PG_DIR=$$dir $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check citizenvoice tests bench

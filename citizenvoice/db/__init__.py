@@ -62,7 +62,7 @@ def migrate_or_report(target: Any, log: Any) -> bool:
     connects once the server is back. Returns whether the migrations ran."""
     try:
         migrate(target)
-    except unavailable_errors() as exc:
+    except (OSError, TimeoutError, *unavailable_errors()) as exc:
         if not is_postgres(target):
             raise
         log.error("PostgreSQL unreachable, migrations not checked (%s: %s); /healthz answers 503 until it"

@@ -32,10 +32,13 @@ CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 60.0
 
 # Connection errors: the server went away, refused us, or the pool could not reach it.
+# Narrow on purpose: web/errors.py answers these with the 503 page on either backend, so no OSError
+# of a photo write or a TimeoutError of something else may be among them.
 CONNECTION_ERRORS = (
-    OSError,
-    ConnectionError,
-    asyncio.TimeoutError,
+    ConnectionRefusedError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
@@ -72,7 +75,7 @@ class Database:
         a restart), so a worker starts and /healthz can say what is wrong."""
         try:
             await self._ensure_pool()
-        except CONNECTION_ERRORS as exc:
+        except (OSError, asyncio.TimeoutError, *CONNECTION_ERRORS) as exc:
             log.error("PostgreSQL unreachable at start (%s); retrying on each request", _reason(exc))
 
     async def _ensure_pool(self) -> asyncpg.Pool:

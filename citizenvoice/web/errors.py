@@ -65,18 +65,19 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL could not be reached, or went away mid-request (restarted, the network dropped):
+    the transaction died with its connection, so nothing is half-written, and the pool reconnects on a
+    later request. The visitor gets the Chinese 503 page, not a 500."""
+    log.error("database unavailable: %s: %s", type(exc).__name__, exc)
+    response = error_response(request, 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
-    db = getattr(request.app.state, "db", None)
-    if getattr(db, "dialect", "") == "postgresql" and isinstance(exc, database.unavailable_errors()):
-        # The database went away mid-request (PostgreSQL restarted, the network dropped): the
-        # transaction was rolled back with the connection, so nothing is half-written; the pool
-        # reconnects on the next request.
-        log.error("database unavailable: %s: %s", type(exc).__name__, exc)
-        response = error_response(request, 503)
-        response.headers["Retry-After"] = "5"
-    else:
-        log.exception("unhandled error", exc_info=exc)
-        response = error_response(request, 500)
+    log.exception("unhandled error", exc_info=exc)
+    response = error_response(request, 500)
     # Starlette renders this page in ServerErrorMiddleware, outside SecurityHeadersMiddleware.
     settings = getattr(request.app.state, "settings", None)
     add_security_headers(response.headers, https=bool(settings and settings.https))
@@ -84,4 +85,5 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def exception_handlers() -> dict:
-    return {HTTPException: http_exception, Exception: server_error}
+    unavailable = {kind: database_unavailable for kind in database.unavailable_errors()}
+    return {HTTPException: http_exception, **unavailable, Exception: server_error}
