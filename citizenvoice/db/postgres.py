@@ -75,7 +75,7 @@ class Database:
         a restart), so a worker starts and /healthz can say what is wrong."""
         try:
             await self._ensure_pool()
-        except (OSError, asyncio.TimeoutError, *CONNECTION_ERRORS) as exc:
+        except (TimeoutError, OSError, *CONNECTION_ERRORS) as exc:
             log.error("PostgreSQL unreachable at start (%s); retrying on each request", _reason(exc))
 
     async def _ensure_pool(self) -> asyncpg.Pool:
