@@ -134,7 +134,10 @@ def _coerce(value: Any, type_name: str) -> Any:
     if value is None:
         return None
     if type_name in _TEXTS:
-        return value if isinstance(value, str) else str(value)
+        text = value if isinstance(value, str) else str(value)
+        # PostgreSQL's text cannot hold NUL; SQLite's can. The app strips NUL from what it stores, so
+        # one can only arrive in a look-up (a hostile path or query), where U+FFFD finds nothing either.
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if type_name in _INTS:
         if isinstance(value, bool):
             return int(value)

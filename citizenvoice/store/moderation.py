@@ -242,7 +242,7 @@ async def duplicate_counts(conn: aiosqlite.Connection, ids: Sequence[int]) -> di
     rows = await fetch_all(
         conn,
         f"SELECT id, count(*) AS n FROM (SELECT essay_id AS id FROM essay_duplicates WHERE essay_id IN ({marks})"  # noqa: S608
-        f" UNION ALL SELECT other_id FROM essay_duplicates WHERE other_id IN ({marks})) GROUP BY id",
+        f" UNION ALL SELECT other_id FROM essay_duplicates WHERE other_id IN ({marks})) AS links GROUP BY id",
         [*ids, *ids],
     )
     return {r["id"]: r["n"] for r in rows}
