@@ -54,8 +54,9 @@ async def _load_id_tables(conn: asyncpg.Connection) -> None:
     dialect.ID_TABLES.update(r["table_name"] for r in rows)
 
 
-async def connect(url: str) -> asyncpg.Connection:
-    return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=COMMAND_TIMEOUT)
+async def connect(url: str, *, command_timeout: float | None = COMMAND_TIMEOUT) -> asyncpg.Connection:
+    """One connection outside the pool (migrations, commands); ``command_timeout=None`` for bulk work."""
+    return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=command_timeout)
 
 
 class Database:

@@ -93,8 +93,10 @@ async def non_empty_tables(conn: asyncpg.Connection) -> list[str]:
 async def copy(snapshot: Path, conn: asyncpg.Connection) -> list[TableReport]:
     """Copy every table of ``snapshot`` into the migrated, empty database of ``conn``; one transaction."""
     src = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
-    # COPY is binary in asyncpg, which has no binary encoder for the citext extension's type.
-    await conn.set_type_codec("citext", encoder=str, decoder=str, schema="public", format="text")
+    # COPY is binary in asyncpg, which has no binary codec for the citext extension's type; its binary
+    # form is text's, the UTF-8 bytes.
+    await conn.set_type_codec("citext", encoder=lambda s: s.encode(), decoder=lambda b: b.decode(),
+                              schema="public", format="binary")
     try:
         busy = await non_empty_tables(conn)
         if busy:

@@ -31,7 +31,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def _move(snapshot: Path, url: str) -> list[transfer.TableReport]:
-    conn = await postgres.connect(url)
+    conn = await postgres.connect(url, command_timeout=None)  # a large site's COPY takes minutes
     try:
         await postgres._load_id_tables(conn)
         reports = await transfer.copy(snapshot, conn)
