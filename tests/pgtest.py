@@ -135,3 +135,46 @@ def table_rows(settings: Any, table: str) -> list[tuple[Any, ...]]:
     """Every row of one table, in an order that does not depend on how the database stores them."""
     quoted = '"' + table.replace('"', '""') + '"'
     return sorted(query(settings, f"SELECT * FROM {quoted}"), key=repr)  # noqa: S608
+
+
+def records(settings: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Like :func:`query`, with rows that also answer ``row["column"]`` (sqlite3.Row / dialect.Row)."""
+    if getattr(settings, "database_url", ""):
+        return _blocking(lambda: _pg_records(settings.database_url, sql, params))
+    conn = sqlite3.connect(settings.db_path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def _pg_records(url: str, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    from citizenvoice.db import dialect, postgres
+
+    raw = await postgres.connect(url)
+    try:
+        return await (await dialect.PgConnection(raw).execute(sql, params)).fetchall()
+    finally:
+        await raw.close()
+
+
+def move_sqlite_file(db_path: Any, url: str) -> None:
+    """Copy a SQLite file (a generated data set) into the fresh PostgreSQL database at ``url``, as
+    ``citizenvoice migrate-to-postgres`` would, so a test built on generated data runs on both."""
+    from citizenvoice.db import postgres, transfer
+
+    async def move() -> None:
+        raw = await postgres.connect(url, command_timeout=None)
+        try:
+            await postgres._load_id_tables(raw)
+            await transfer.copy(db_path, raw)
+            from citizenvoice.db import dialect
+            from citizenvoice.store import search
+
+            async with raw.transaction():
+                await search.rebuild_index(dialect.PgConnection(raw))
+        finally:
+            await raw.close()
+
+    _blocking(move)
