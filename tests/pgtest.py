@@ -178,3 +178,15 @@ def move_sqlite_file(db_path: Any, url: str) -> None:
             await raw.close()
 
     _blocking(move)
+
+
+def dump_text(settings: Any) -> str:
+    """Every value the database holds, as text (SQLite: ``iterdump``; PostgreSQL: every row of every
+    table): what an erasure test searches for leftovers."""
+    if not getattr(settings, "database_url", ""):
+        conn = sqlite3.connect(settings.db_path)
+        try:
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+    return "\n".join(f"{t}: {row!r}" for t in tables(settings) for row in table_rows(settings, t))
