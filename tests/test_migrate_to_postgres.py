@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pgtest
 import pytest
-from conftest import SECRET_KEY
 from starlette.testclient import TestClient
 
 from citizenvoice.app import create_app
@@ -19,6 +18,7 @@ from citizenvoice.domain import submission
 
 pytestmark = pytest.mark.skipif(not pgtest.enabled(), reason="needs PostgreSQL (CITIZENVOICE_TEST_DATABASE_URL)")
 
+SECRET_KEY = "test-secret-key-not-for-production"  # conftest.py's, which make_settings uses
 _CSRF = re.compile(r'(name="csrf_token" value=")[^"]+"')
 
 
