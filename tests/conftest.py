@@ -23,7 +23,28 @@ SECRET_KEY = "test-secret-key-not-for-production"
 def _settings(root: Path, **overrides: Any) -> Settings:
     if pgtest.enabled() and "database_url" not in overrides:
         overrides["database_url"] = pgtest.fresh_database()
-    return Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+    settings = Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+    if settings.database_url:
+        pgtest.DATABASE_BY_DATA_DIR[str(settings.data_dir)] = settings.database_url
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def _commands_reach_the_test_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL, a command a test runs in process (``cli.main``) with CITIZENVOICE_DATA_DIR set to a
+    test app's data directory reaches that app's database, as it reaches its SQLite file otherwise."""
+    if not pgtest.enabled():
+        return
+    original = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def from_env(cls: type[Settings], environ: Any = None, **overrides: Any) -> Settings:
+        settings = original(cls, environ, **overrides)
+        url = pgtest.DATABASE_BY_DATA_DIR.get(str(settings.data_dir))
+        if url and not settings.database_url:
+            settings = dataclasses.replace(settings, database_url=url)
+        return settings
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(from_env))
 
 
 @pytest.fixture(scope="session", autouse=True)

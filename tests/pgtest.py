@@ -21,6 +21,7 @@ VARIABLE = "CITIZENVOICE_TEST_DATABASE_URL"
 _counter = itertools.count(1)
 _created: list[str] = []
 _template: str | None = None
+DATABASE_BY_DATA_DIR: dict[str, str] = {}  # conftest.py: a test app's data directory → its database
 
 
 def enabled() -> bool:
@@ -116,6 +117,7 @@ async def _pg_run(url: str, sql: str, params: tuple[Any, ...], fetch: bool) -> A
     try:
         await postgres._load_id_tables(raw)
         cur = await dialect.PgConnection(raw).execute(sql, params)
+        await _advance_sequence(raw, sql)
         return [tuple(r) for r in await cur.fetchall()] if fetch else cur.rowcount
     finally:
         await raw.close()
@@ -190,3 +192,104 @@ def dump_text(settings: Any) -> str:
         finally:
             conn.close()
     return "\n".join(f"{t}: {row!r}" for t in tables(settings) for row in table_rows(settings, t))
+
+
+# ---------------------------------------------------------------------------------------------
+# A blocking connection with sqlite3's face, on either database
+
+
+class _SyncCursor:
+    def __init__(self, rows: list[Any], lastrowid: Any, rowcount: int) -> None:
+        self._rows, self.lastrowid, self.rowcount = rows, lastrowid, rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def __iter__(self) -> Any:
+        return iter(self.fetchall())
+
+
+class SyncPg:
+    """``pgtest.connect(settings)`` on PostgreSQL: ``execute(sql, params)`` with ``?`` placeholders,
+    each statement on its own connection and committed at once (as a sqlite3 connection's statements
+    are in ``with conn:`` blocks), rows with index and key access, ``lastrowid``; ``with conn:`` and
+    ``close()`` as sqlite3's."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def execute(self, sql: str, params: Any = ()) -> _SyncCursor:
+        from citizenvoice.db import dialect, postgres
+
+        async def run() -> _SyncCursor:
+            raw = await postgres.connect(self.url)
+            try:
+                await postgres._load_id_tables(raw)
+                cur = await dialect.PgConnection(raw).execute(sql, tuple(params))
+                await _advance_sequence(raw, sql)
+                return _SyncCursor(list(await cur.fetchall()), cur.lastrowid, cur.rowcount)
+            finally:
+                await raw.close()
+
+        return _blocking(run)
+
+    def commit(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> SyncPg:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def connect(settings: Any) -> Any:
+    """A blocking connection to the app's database: sqlite3's on SQLite, :class:`SyncPg` on PostgreSQL."""
+    if getattr(settings, "database_url", ""):
+        return SyncPg(settings.database_url)
+    return sqlite3.connect(settings.db_path)
+
+
+def columns(settings: Any, table: str) -> set[str]:
+    if getattr(settings, "database_url", ""):
+        sql = ("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+               " AND table_name = ?")
+        return {r[0] for r in query(settings, sql, (table,))}
+    return {r[1] for r in query(settings, f'PRAGMA table_info("{table}")')}
+
+
+def tables_with_column(settings: Any, column: str) -> set[str]:
+    """Base tables (SQLite: not FTS virtual tables) that have ``column``."""
+    if getattr(settings, "database_url", ""):
+        sql = ("SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t"
+               " ON t.table_name = c.table_name AND t.table_schema = c.table_schema"
+               " WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.column_name = ?")
+        return {r[0] for r in query(settings, sql, (column,))}
+    sql = ("SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table'"
+           " AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND c.name = ?")
+    return {r[0] for r in query(settings, sql, (column,))}
+
+
+async def _advance_sequence(raw: Any, sql: str) -> None:
+    """A test that inserts a row with an explicit id (SQLite then numbers the next row after it) moves
+    the PostgreSQL identity sequence past it, so the app's next insert does not collide."""
+    import re
+
+    from citizenvoice.db import dialect
+
+    insert = re.match(r"\s*INSERT\s+INTO\s+([a-z_]+)\s*\(([^)]*)\)", sql, re.I)
+    if not insert or insert.group(1) not in dialect.ID_TABLES:
+        return
+    if "id" not in [c.strip() for c in insert.group(2).split(",")]:
+        return
+    table = insert.group(1)
+    await raw.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
+    )
