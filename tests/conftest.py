@@ -47,6 +47,17 @@ def _commands_reach_the_test_database(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Settings, "from_env", classmethod(from_env))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests of SQLite's own machinery are skipped, each with its reason (``sqlite_only``)."""
+    if not pgtest.enabled():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "tests SQLite's own machinery"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_databases() -> Iterator[None]:
     """With CITIZENVOICE_TEST_DATABASE_URL set, every app gets its own PostgreSQL database, copied
