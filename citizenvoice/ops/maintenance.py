@@ -154,7 +154,7 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
 def _sqlite_only(settings: Settings, name: str) -> int | None:
     """backup, restore and check read the SQLite file; on PostgreSQL they refuse rather than act on a
     stale file beside it (pg_dump / pg_restore: docs/operations.md, "PostgreSQL: two app hosts")."""
-    if not settings.database_url:
+    if not getattr(settings, "database_url", ""):
         return None
     print(f"{name}: this site's data is in PostgreSQL (CITIZENVOICE_DATABASE_URL); use pg_dump / pg_restore"
           " as docs/operations.md describes", file=sys.stderr)
