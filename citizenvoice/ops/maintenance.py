@@ -150,7 +150,6 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="a new directory, or a file name ending in .tar.gz")
 
 
-@command("backup", "back up the database and media while the site keeps running", _backup_args)
 def _sqlite_only(settings: Settings, name: str) -> int | None:
     """backup, restore and check read the SQLite file; on PostgreSQL they refuse rather than act on a
     stale file beside it (pg_dump / pg_restore: docs/operations.md, "PostgreSQL: two app hosts")."""
@@ -161,6 +160,7 @@ def _sqlite_only(settings: Settings, name: str) -> int | None:
     return 1
 
 
+@command("backup", "back up the database and media while the site keeps running", _backup_args)
 def backup(args: argparse.Namespace, settings: Settings) -> int:
     if (refused := _sqlite_only(settings, "backup")) is not None:
         return refused
