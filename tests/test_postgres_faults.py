@@ -14,7 +14,7 @@ from pathlib import Path
 import pgtest
 import pytest
 from starlette.testclient import TestClient
-from submit_helpers import post_essay
+from submit_helpers import form_tokens, post_essay
 
 from citizenvoice import cli
 
@@ -52,9 +52,10 @@ def _cluster(action: str) -> None:
                     reason="stops the test cluster: only under make test-postgres (CITIZENVOICE_TEST_PG_DIR)")
 def test_losing_the_server_mid_run_gives_503_writes_nothing_and_recovers(client, settings) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/healthz").status_code == 200
+    tokens = form_tokens(client)  # the form as the resident loaded it, before the server went away
     _cluster("stop")
     try:
-        lost = post_essay(client)
+        lost = post_essay(client, tokens=tokens)
         health = client.get("/healthz")
     finally:
         _cluster("resume")
