@@ -19,8 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from citizenvoice.db import Database  # noqa: E402
-from citizenvoice.db import postgres  # noqa: E402
+from citizenvoice.db import (
+    Database,  # noqa: E402
+    postgres,  # noqa: E402
+)
 from citizenvoice.store.search import search  # noqa: E402
 
 QUERIES = ["港", "的", "锦州", "港口", "营商环境", "新能源汽车", "养老服务 社区", "物流枢纽建设"]
