@@ -7,7 +7,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install migrate demo lint bench clean
+.PHONY: run test test-postgres install migrate demo lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ demo: migrate
 test: install
 	@scripts/system-packages test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole suite on PostgreSQL: a throwaway cluster (initdb + pg_ctl as an unprivileged user, in a
+# temporary directory, on 127.0.0.1:$(PG_PORT)), each test's app on its own database, the cluster
+# stopped however the run ends. `make test` needs no PostgreSQL.
+PG_PORT ?= 55432
+test-postgres: install
+	@scripts/system-packages test
+	@dir=$$(mktemp -d "$${TMPDIR:-/tmp}/citizenvoice-pg.XXXXXX"); \
+	trap 'scripts/pg-test-cluster stop "$$dir"; rm -rf "$$dir"' EXIT INT TERM; \
+	url=$$(scripts/pg-test-cluster start "$$dir" $(PG_PORT)) || exit 1; \
+	CITIZENVOICE_TEST_DATABASE_URL=$$url CITIZENVOICE_TEST_PG_DIR=$$dir $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check citizenvoice tests bench

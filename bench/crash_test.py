@@ -63,9 +63,8 @@ def cli() -> list[str]:
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITIZENVOICE_")}
-    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_PHONE="100",
-               CITIZENVOICE_SUBMIT_LIMIT_PER_ADDRESS="100000", CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000",
-               CITIZENVOICE_TRACK_CODE_LIMIT="100", **extra)  # fmt: skip
+    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_HOUR="100000",
+               CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000", **extra)  # fmt: skip
     return env
 
 
@@ -75,7 +74,7 @@ class Server:
     def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.workers = workers
-        self.env = env or {}
+        self.env = env or {}  # more CITIZENVOICE_* settings (a PostgreSQL URL, a shared secret key)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None

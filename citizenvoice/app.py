@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -72,8 +73,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate:
-            database.migrate(settings.db_path)
-        db = database.Database(settings.db_path, readers=settings.reader_connections)
+            database.migrate_or_report(settings.database, logging.getLogger("citizenvoice.db"))
+        db = database.open_database(settings, readers=settings.reader_connections)
         await db.open()
         app.state.db = db
         # Every worker runs a sender loop; the lease lets exactly one of them (on any host) send.

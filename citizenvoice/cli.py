@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 
 from citizenvoice import db as database
 from citizenvoice.domain import accounts, sitesettings, twofactor
-from citizenvoice.ops import demo, maintenance, reports  # noqa: F401  (each registers its commands)
+from citizenvoice.ops import demo, maintenance, moving, reports  # noqa: F401  (each registers its commands)
 from citizenvoice.ops.commands import CLI_ACTOR, COMMANDS, command, run_async
-from citizenvoice.settings import Settings, ensure_secret_key
+from citizenvoice.settings import Settings, SettingsError, ensure_secret_key
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import users as user_store
 
@@ -38,7 +39,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     # Done once here, before workers start, so they neither race to migrate nor to create the key,
     # and the first-admin link and the base-URL warning are printed once however many there are.
-    database.migrate(settings.db_path)
+    database.migrate_or_report(settings.database, logging.getLogger("citizenvoice.db"))
     ensure_secret_key(settings)
     startup.announce(settings, host=args.host, port=args.port)
     return serving.run("citizenvoice.app:create_app", host=args.host, port=args.port, workers=args.workers,
@@ -47,7 +48,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("migrate", "apply pending database migrations")
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    applied = database.migrate(settings.db_path)
+    applied = database.migrate(settings.database)
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -152,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, (_, arguments, help_text) in sorted(COMMANDS.items()):
         arguments(sub.add_parser(name, help=help_text))
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"citizenvoice: {exc}", file=sys.stderr)
+        return 1
     return COMMANDS[args.command][0](args, settings)
 
 

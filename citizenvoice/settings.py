@@ -64,6 +64,8 @@ def _origins(raw: str) -> tuple[str, ...]:
         if scheme not in {"http", "https"} or not host or "/" in host:
             raise ValueError(f"expected origins such as https://example.cn, got {origin!r}")
     return origins
+
+
 # The paper's sheet for the proof and the DOCX: width × height in millimetres.
 PRINT_SHEETS = {"A3": (297, 420), "A4": (210, 297)}
 
@@ -86,6 +88,27 @@ def _body_sizes(raw: str) -> tuple[float, float]:
     return sizes
 
 
+def _database_url(raw: str) -> str:
+    """A PostgreSQL URL, postgresql://user:password@host:port/dbname; empty means SQLite."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"not a URL ({exc}): expected postgresql://user:password@host:port/dbname") from exc
+    if parts.scheme not in {"postgresql", "postgres"}:
+        raise ValueError(f"expected postgresql://user:password@host:port/dbname, got scheme {parts.scheme!r}")
+    if not parts.path.strip("/"):
+        raise ValueError("the URL names no database: expected postgresql://user:password@host:port/dbname")
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("the URL names no host: expected postgresql://user:password@host:port/dbname")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -97,6 +120,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", Path, Path("data"), "Directory for the database, media and the generated secret key"),
     Setting("database_path", Path, None, "SQLite file (default: DATA_DIR/citizenvoice.db)"),
+    Setting("database_url", _database_url, "", "PostgreSQL instead of SQLite: postgresql://user:password@host:port/"
+            "dbname (unset: the SQLite file)"),
     Setting("media_dir", Path, None, "Uploaded photos (default: DATA_DIR/media)"),
     Setting("secret_key", str, None, "Signs sessions and tokens (default: generated into DATA_DIR/secret_key)"),
     Setting("site_name", str, "市民之声", "Name of the site in the header and titles"),
@@ -164,6 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     data_dir: Path = Path("data")
     database_path: Path | None = None
+    database_url: str = ""
     media_dir: Path | None = None
     secret_key: str | None = None
     site_name: str = "市民之声"
@@ -263,6 +289,11 @@ class Settings:
     def db_path(self) -> Path:
         assert self.database_path is not None, "call resolved() first"
         return self.database_path
+
+    @property
+    def database(self) -> Path | str:
+        """Where the data lives: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.database_url or self.db_path
 
     @property
     def media_path(self) -> Path:

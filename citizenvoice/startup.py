@@ -68,7 +68,7 @@ def origin(settings: Settings, host: str, port: int) -> str:
 
 
 async def _issue(settings: Settings) -> str | None:
-    db = database.Database(settings.db_path, readers=1)
+    db = database.open_database(settings, readers=1)
     await db.open()
     try:
         async with db.write() as conn:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pgtest
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -20,7 +21,50 @@ SECRET_KEY = "test-secret-key-not-for-production"
 
 
 def _settings(root: Path, **overrides: Any) -> Settings:
-    return Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+    if pgtest.enabled() and "database_url" not in overrides:
+        overrides["database_url"] = pgtest.fresh_database()
+    settings = Settings(**{"data_dir": root / "data", "secret_key": SECRET_KEY, **overrides}).resolved()
+    if settings.database_url:
+        pgtest.DATABASE_BY_DATA_DIR[str(settings.data_dir)] = settings.database_url
+    return settings
+
+
+@pytest.fixture(autouse=True)
+def _commands_reach_the_test_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL, a command a test runs in process (``cli.main``) with CITIZENVOICE_DATA_DIR set to a
+    test app's data directory reaches that app's database, as it reaches its SQLite file otherwise."""
+    if not pgtest.enabled():
+        return
+    original = Settings.from_env.__func__  # type: ignore[attr-defined]
+
+    def from_env(cls: type[Settings], environ: Any = None, **overrides: Any) -> Settings:
+        settings = original(cls, environ, **overrides)
+        url = pgtest.DATABASE_BY_DATA_DIR.get(str(settings.data_dir))
+        if url and not settings.database_url:
+            settings = dataclasses.replace(settings, database_url=url)
+        return settings
+
+    monkeypatch.setattr(Settings, "from_env", classmethod(from_env))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests of SQLite's own machinery are skipped, each with its reason (``sqlite_only``)."""
+    if not pgtest.enabled():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "tests SQLite's own machinery"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_databases() -> Iterator[None]:
+    """With CITIZENVOICE_TEST_DATABASE_URL set, every app gets its own PostgreSQL database, copied
+    from a migrated template (tests/pgtest.py); they are dropped when the session ends."""
+    yield
+    if pgtest.enabled():
+        pgtest.drop_all()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import sqlite3
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pgtest
 import pytest
 from factories import make_essay
 from starlette.testclient import TestClient
@@ -200,11 +201,7 @@ def test_reset_password_records_no_secret(admin_client):
     assert response.status_code == 303
     entry = last_audit(admin_client, "user.password")
     assert entry.target == "user:ed" and entry.before is None
-    stored = (
-        sqlite3.connect(admin_client.app.state.settings.db_path)
-        .execute("SELECT before_json, after_json FROM admin_audit")
-        .fetchall()
-    )
+    stored = pgtest.query(admin_client.app.state.settings, "SELECT before_json, after_json FROM admin_audit")
     assert NEW_PASSWORD not in str(stored) and "argon2" not in str(stored)
     assert login_fails(admin_client, "ed", PASSWORD)
     relogin(admin_client, "ed", NEW_PASSWORD)
@@ -524,11 +521,11 @@ def test_handlers_take_the_site_texts_from_the_site_settings():
 
 def test_audit_trail_is_append_only(admin_client):
     post(admin_client, "/admin/reasons", {"label": "内容空泛"}, page="/admin/reasons")
-    conn = sqlite3.connect(admin_client.app.state.settings.db_path)
+    settings = admin_client.app.state.settings
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("UPDATE admin_audit SET actor_name = 'someone else'")
+        pgtest.execute(settings, "UPDATE admin_audit SET actor_name = 'someone else'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        conn.execute("DELETE FROM admin_audit")
+        pgtest.execute(settings, "DELETE FROM admin_audit")
 
 
 def test_audit_page_lists_changes_newest_first_with_pages(admin_client):

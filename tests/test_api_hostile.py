@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from api_support import ApiClient, submission
 from factories import make_essay
+from messaging_helpers import quiet
 from starlette.testclient import TestClient
 from test_hostile_inputs import XSS_AFFILIATION, XSS_BODY, XSS_HEADLINE, XSS_NAME, changed_tables, snapshot
 
@@ -66,13 +67,13 @@ def test_every_api_post_refuses_bad_bodies_and_changes_nothing(world, route: Acc
     api = ApiClient(client)
     body, content_type = HOSTILE_BODIES[label]
     headers = {"content-type": content_type} if content_type else {}
-    db_path = client.app.state.settings.db_path
-    before = snapshot(db_path)
+    settings = client.app.state.settings
+    before = snapshot(settings)
     answer = api.post(_url(route.path, essays), content=body, headers=headers)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     error = answer.json()["error"]
     assert error["code"] and not error["message"].isascii()
-    assert changed_tables(before, snapshot(db_path)) == []
+    assert changed_tables(before, snapshot(settings)) == []
 
 
 def test_an_oversized_body_is_a_json_413_and_nothing_is_read_past_the_limit(world) -> None:  # noqa: ANN001

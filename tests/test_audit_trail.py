@@ -7,6 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pgtest
 import pytest
 from factories import make_essay
 from moderation_support import Staff, decide, essay, events, run_db
@@ -56,15 +57,12 @@ def test_the_database_refuses_to_change_or_delete_the_trail(client, table: str) 
     essay_id = make_essay(client).id
     run_db(client, lambda conn: moderation.claim(conn, essay_id, a), write=True)
     run_db(client, lambda conn: moderation.claim(conn, essay_id, b, takeover=True), write=True)
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    try:
-        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0  # noqa: S608
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute(f"UPDATE {table} SET created_at = '2000-01-01T00:00:00Z'")  # noqa: S608
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute(f"DELETE FROM {table}")  # noqa: S608
-    finally:
-        conn.close()
+    settings = client.app.state.settings  # on either database (tests/pgtest.py)
+    assert pgtest.query(settings, f"SELECT count(*) FROM {table}")[0][0] > 0  # noqa: S608
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        pgtest.execute(settings, f"UPDATE {table} SET created_at = '2000-01-01T00:00:00Z'")  # noqa: S608
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        pgtest.execute(settings, f"DELETE FROM {table}")  # noqa: S608
 
 
 def test_no_code_updates_or_deletes_the_trail() -> None:

@@ -14,10 +14,12 @@ from citizenvoice import db as database
 from citizenvoice.settings import Settings, SettingsError
 
 
-def test_healthz_reports_migrated_database(client):
+def test_healthz_reports_migrated_database(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    # Which backend answers: the switch is CITIZENVOICE_DATABASE_URL (tests: CITIZENVOICE_TEST_DATABASE_URL).
+    assert response.json()["database"] == ("postgresql" if settings.database_url else "sqlite")
 
 
 def test_migrate_twice_is_a_no_op(tmp_path):
@@ -107,6 +109,7 @@ def _words(client, *words: str) -> set[str]:
     return client.portal.call(read)
 
 
+@pytest.mark.sqlite_only("write_at_once's inline sqlite3 batch (on PostgreSQL it is an ordinary write transaction)")
 def test_write_at_once_commits_the_whole_transaction_or_nothing(client):
     db = client.app.state.db
 
@@ -166,6 +169,7 @@ WRITERS = {
 }
 
 
+@pytest.mark.sqlite_only("BEGIN IMMEDIATE across processes (PostgreSQL: tests/test_postgres_hosts.py)")
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_write_waits_for_a_lock_held_by_another_process(client, writer):
     db = client.app.state.db
@@ -178,6 +182,7 @@ def test_a_write_waits_for_a_lock_held_by_another_process(client, writer):
     other.close()
 
 
+@pytest.mark.sqlite_only("SQLite's busy timeout")
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_write_gives_up_after_the_busy_timeout_and_writes_nothing(client, monkeypatch, writer):
     monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)

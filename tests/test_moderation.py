@@ -361,6 +361,7 @@ def _seed_pending(client, count: int) -> None:
     run_db(client, seed, write=True)
 
 
+@pytest.mark.sqlite_only("EXPLAIN QUERY PLAN")
 def test_queue_pages_at_10000_pending_are_index_seeks(client) -> None:
     _seed_pending(client, 10_000)
     run_db(client, lambda conn: conn.execute("ANALYZE"), write=True)

@@ -12,7 +12,6 @@ anonymous author's name or affiliation, or a headline that is not published.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx2
+import pgtest
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -105,11 +105,7 @@ def _decide(client: TestClient, essay_id: int, action: str) -> None:
 
 
 def _essay_id(settings: Settings, code: str) -> int:
-    conn = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute("SELECT id FROM essays WHERE tracking_code = ?", (code,)).fetchone()[0])
-    finally:
-        conn.close()
+    return int(pgtest.query(settings, "SELECT id FROM essays WHERE tracking_code = ?", (code,))[0][0])
 
 
 @pytest.fixture(scope="module")

@@ -84,6 +84,7 @@ def consistency(db_path: Path) -> dict[str, int]:
         conn.close()
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, tmp_path, monkeypatch,
                                                                          make_settings):
     conn = connect(live)
@@ -126,6 +127,7 @@ def test_backup_while_a_writer_is_busy_restores_to_a_consistent_database(live, t
     assert run_cli(monkeypatch, restored, "check") == 0
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_tar_gz_backup_holds_database_media_and_manifest(live, tmp_path, monkeypatch, capsys, make_settings):
     target = tmp_path / "backups" / "cv.tar.gz"
     assert run_cli(monkeypatch, live, "backup", str(target)) == 0
@@ -141,6 +143,7 @@ def test_tar_gz_backup_holds_database_media_and_manifest(live, tmp_path, monkeyp
     assert (restored.media_path / "photos/p2.jpg").read_bytes() == b"jpeg 2"
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_restore_refuses_to_overwrite_a_database_with_content(live, tmp_path, monkeypatch, capsys):
     assert run_cli(monkeypatch, live, "backup", str(tmp_path / "b1")) == 0
     conn = connect(live)
@@ -159,6 +162,7 @@ def test_restore_refuses_to_overwrite_a_database_with_content(live, tmp_path, mo
     assert len(moved) == 1 and (moved[0] / "photos" / "new.jpg").read_bytes() == b"new"
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_restore_rejects_a_tampered_backup(live, tmp_path, monkeypatch, capsys, make_settings):
     assert run_cli(monkeypatch, live, "backup", str(tmp_path / "b")) == 0
     with (tmp_path / "b" / "citizenvoice.db").open("r+b") as f:
@@ -170,6 +174,7 @@ def test_restore_rejects_a_tampered_backup(live, tmp_path, monkeypatch, capsys, 
     assert not restored.db_path.exists()
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_check_reports_orphaned_media_and_missing_migrations(live, monkeypatch, capsys):
     assert run_cli(monkeypatch, live, "check") == 0
     assert "all checks passed" in capsys.readouterr().out
@@ -191,6 +196,7 @@ def test_check_reports_orphaned_media_and_missing_migrations(live, monkeypatch, 
     assert "migration not applied: 0006_admin" in capsys.readouterr().out
 
 
+@pytest.mark.sqlite_only("backup/restore/check wrap SQLite's backup API; their pg_dump versions are not built yet")
 def test_check_without_a_database_fails(tmp_path, monkeypatch, capsys, make_settings):
     assert run_cli(monkeypatch, make_settings(tmp_path / "empty"), "check") == 1
     assert "no database" in capsys.readouterr().out

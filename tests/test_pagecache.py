@@ -8,11 +8,11 @@ way the app does, then checks that the very next anonymous GET shows the change.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pgtest
 import pytest
 from factories import make_essay
 from starlette.applications import Starlette
@@ -168,8 +168,7 @@ def test_a_write_from_a_plain_connection_is_seen(client: TestClient) -> None:
     """The triggers, not the app code, bump the version: even a command-line UPDATE invalidates."""
     essay_id = make_essay(client, "published", headline="命令行修改之前").id
     cached(client, f"/essays/{essay_id}")
-    with sqlite3.connect(client.app.state.settings.db_path) as conn:
-        conn.execute("UPDATE essays SET headline = '命令行修改之后' WHERE id = ?", (essay_id,))
+    pgtest.execute(client.app.state.settings, "UPDATE essays SET headline = '命令行修改之后' WHERE id = ?", (essay_id,))
     assert "命令行修改之后" in client.get(f"/essays/{essay_id}").text
 
 

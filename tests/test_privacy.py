@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pgtest
 from factories import make_essay
 from starlette.testclient import TestClient
 from support import add_user, csrf_from, db_read, db_write, login
@@ -41,9 +41,8 @@ _read = db_read
 
 
 def essay_row(client: TestClient, essay_id: int) -> dict:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    conn.row_factory = sqlite3.Row
-    return dict(conn.execute("SELECT * FROM essays WHERE id = ?", (essay_id,)).fetchone())
+    [row] = pgtest.records(client.app.state.settings, "SELECT * FROM essays WHERE id = ?", (essay_id,))
+    return dict(zip(row.keys(), tuple(row), strict=True))
 
 
 def searched(client: TestClient, query: str) -> list[search.SearchHit]:
@@ -57,8 +56,7 @@ def delete(client: TestClient, token: str, **data: str):
 
 
 def database_text(client: TestClient) -> str:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    return "\n".join(conn.iterdump())
+    return pgtest.dump_text(client.app.state.settings)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -261,12 +259,10 @@ def _purge(client: TestClient, now: datetime) -> privacy.PurgeReport:
 
 
 def _add_rate_rows(client: TestClient, at: float) -> None:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    with conn:
-        conn.execute(
-            "INSERT INTO rate_events (bucket, key_hash, created_at) VALUES ('submit-ip', 'h', ?)", (at,)
-        )
-        conn.execute("INSERT INTO login_failures (username, ip_hash, created_at) VALUES ('x', 'h', ?)", (at,))
+    settings = client.app.state.settings
+    pgtest.execute(settings, "INSERT INTO rate_events (bucket, key_hash, created_at) VALUES ('submit-ip', 'h', ?)",
+                   (at,))  # fmt: skip
+    pgtest.execute(settings, "INSERT INTO login_failures (username, ip_hash, created_at) VALUES ('x', 'h', ?)", (at,))
 
 
 def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
@@ -300,10 +296,8 @@ def test_purge_erases_old_rejected_and_withdrawn_essays_once(client, settings):
 
     again = _purge(client, later)
     assert (again.essays, again.photos, again.ips, again.rate_events, again.login_failures) == (0, 0, 0, 0, 0)
-    events = (
-        sqlite3.connect(settings.db_path)
-        .execute("SELECT count(*) FROM essay_events WHERE essay_id = ? AND action = 'erase'", (rejected,))
-        .fetchone()[0]
+    [(events,)] = pgtest.query(
+        settings, "SELECT count(*) FROM essay_events WHERE essay_id = ? AND action = 'erase'", (rejected,)
     )
     assert events == 1
 
@@ -316,38 +310,46 @@ def test_purge_keeps_ips_still_inside_the_rate_limit_window(client):
 
 def _place_on_print_page(client: TestClient, essay_id: int) -> None:
     """What the print desk keeps about an essay: a slot, a print version, a verification, a sign-off."""
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    with conn:
-        conn.execute(
-            "INSERT INTO print_pages (id, paper, pub_date, page_label, column_title, slots, created_at, updated_at)"
-            " VALUES (1, '锦州日报', '2026-11-24', 'T08', '写给下一个五年', 4, 'now', 'now')"
-        )
-        conn.execute("INSERT INTO print_slots (page_id, essay_id, position) VALUES (1, ?, 1)", (essay_id,))
-        conn.execute(
-            "INSERT INTO print_versions (id, page_id, essay_id, number, headline, byline, body, char_count, created_at)"
-            " VALUES (1, 1, ?, 1, '港口的清晨', ?, ?, 480, 'now')",
-            (essay_id, f"{AUTHOR['affiliation']} {AUTHOR['author_name']}", BODY[:480]),
-        )
-        user_id = conn.execute("INSERT INTO users (username, password_hash) VALUES ('ed', 'x')").lastrowid
-        conn.execute(
-            "INSERT INTO author_verifications (essay_id, user_id, note, created_at) VALUES (?, ?, ?, 'now')",
-            (essay_id, user_id, f"已致电 {AUTHOR['phone']}，{AUTHOR['author_name']}本人确认"),
-        )
-        conn.execute(
-            "INSERT INTO signoff_requests (page_id, essay_id, print_version_id, requested_at, answer, answer_note)"
-            " VALUES (1, ?, 1, 'now', 'objected', '请保留第二段，我是刘晓燕')",
-            (essay_id,),
-        )
+    settings = client.app.state.settings
+
+    def run(sql: str, params: tuple = ()) -> None:  # type: ignore[type-arg]
+        pgtest.execute(settings, sql, params)
+
+    run(
+        "INSERT INTO print_pages (id, paper, pub_date, page_label, column_title, slots, created_at, updated_at)"
+        " VALUES (1, '锦州日报', '2026-11-24', 'T08', '写给下一个五年', 4, 'now', 'now')"
+    )
+    run("INSERT INTO print_slots (page_id, essay_id, position) VALUES (1, ?, 1)", (essay_id,))
+    run(
+        "INSERT INTO print_versions (id, page_id, essay_id, number, headline, byline, body, char_count, created_at)"
+        " VALUES (1, 1, ?, 1, '港口的清晨', ?, ?, 480, 'now')",
+        (essay_id, f"{AUTHOR['affiliation']} {AUTHOR['author_name']}", BODY[:480]),
+    )
+    run("INSERT INTO users (username, password_hash) VALUES ('ed', 'x')")
+    [(user_id,)] = pgtest.query(settings, "SELECT id FROM users WHERE username = 'ed'")
+    run(
+        "INSERT INTO author_verifications (essay_id, user_id, note, created_at) VALUES (?, ?, ?, 'now')",
+        (essay_id, user_id, f"已致电 {AUTHOR['phone']}，{AUTHOR['author_name']}本人确认"),
+    )
+    run(
+        "INSERT INTO signoff_requests (page_id, essay_id, print_version_id, requested_at, answer, answer_note)"
+        " VALUES (1, ?, 1, 'now', 'objected', '请保留第二段，我是刘晓燕')",
+        (essay_id,),
+    )
 
 
 def test_erasure_reaches_the_print_desk_copies(client):
     essay_id, token = make_essay(client, Status.PUBLISHED, **AUTHOR, body=BODY, photo=PHOTO)
     _place_on_print_page(client, essay_id)
     assert delete(client, token, keep_text="anonymous", confirm="yes").status_code == 303
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    assert conn.execute("SELECT byline, body FROM print_versions").fetchone() == ("锦州市民", BODY[:480])
+    settings = client.app.state.settings
+
+    def one(sql: str) -> tuple:  # type: ignore[type-arg]
+        return pgtest.query(settings, sql)[0]
+
+    assert one("SELECT byline, body FROM print_versions") == ("锦州市民", BODY[:480])
     assert (
-        conn.execute("SELECT count(*) FROM print_slots").fetchone()[0] == 1
+        one("SELECT count(*) FROM print_slots")[0] == 1
     )  # still on the page, anonymously
     dump = database_text(client)
     for value in AUTHOR.values():
@@ -355,17 +357,16 @@ def test_erasure_reaches_the_print_desk_copies(client):
     assert "我是刘晓燕" not in dump
 
     assert delete(client, token, keep_text="remove", confirm="yes").status_code == 303
-    assert conn.execute("SELECT body FROM print_versions").fetchone() == ("",)
-    assert conn.execute("SELECT count(*) FROM print_slots").fetchone()[0] == 0  # off the draft page
+    assert one("SELECT body FROM print_versions") == ("",)
+    assert one("SELECT count(*) FROM print_slots")[0] == 0  # off the draft page
 
 
 def test_a_photo_shared_with_another_essay_survives_erasure(client):
     first_id, token = make_essay(client, **AUTHOR, body=BODY, photo=PHOTO)
     shared = essay_row(client, first_id)["photo_path"]
     second_id, _ = make_essay(client, **OTHER, body=BODY)
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    with conn:  # photos are stored by content: the same picture uploaded twice is one file
-        conn.execute("UPDATE essays SET photo_path = ? WHERE id = ?", (shared, second_id))
+    # photos are stored by content: the same picture uploaded twice is one file
+    pgtest.execute(client.app.state.settings, "UPDATE essays SET photo_path = ? WHERE id = ?", (shared, second_id))
     delete(client, token, keep_text="remove", confirm="yes")
     assert (client.app.state.settings.media_path / shared).read_bytes() == PHOTO
     assert essay_row(client, second_id)["photo_path"] == shared

@@ -5,9 +5,9 @@ beside another author's, and the high-risk mark. Kept anonymously, the text keep
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from typing import Any
 
+import pgtest
 from moderation_support import body_about
 from starlette.testclient import TestClient
 from support import csrf_from, db_write
@@ -49,14 +49,17 @@ def test_removing_the_text_also_removes_what_screening_derived_from_it(client: T
     essay_id, token = _screened(
         client, body_about(5) + "电话13912345678。", "13912345678"
     )  # a near-duplicate
-    conn = sqlite3.connect(client.app.state.settings.db_path)
+    settings = client.app.state.settings
+
+    def one(sql: str, params: tuple = ()) -> tuple:  # type: ignore[type-arg]
+        return pgtest.query(settings, sql, params)[0]
 
     def derived(essay: int) -> list[int]:
         sql = "SELECT count(*) FROM {} WHERE essay_id = ?"
-        return [conn.execute(sql.format(table), (essay,)).fetchone()[0] for table in DERIVED]
+        return [one(sql.format(table), (essay,))[0] for table in DERIVED]
 
     def links() -> int:
-        return conn.execute("SELECT count(*) FROM essay_duplicates").fetchone()[0]
+        return one("SELECT count(*) FROM essay_duplicates")[0]
 
     assert all(derived(essay_id)) and links() == 1
 
@@ -65,6 +68,5 @@ def test_removing_the_text_also_removes_what_screening_derived_from_it(client: T
 
     _delete(client, token, "remove")
     assert derived(essay_id) == [0, 0, 0] and links() == 0
-    assert conn.execute("SELECT high_risk FROM essays WHERE id = ?", (essay_id,)).fetchone() == (0,)
+    assert one("SELECT high_risk FROM essays WHERE id = ?", (essay_id,)) == (0,)
     assert all(derived(other_id)[1:])  # the other essay keeps its bands and signature (it has no flags)
-    conn.close()

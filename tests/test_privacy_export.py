@@ -13,10 +13,10 @@ import base64
 import json
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import pgtest
 import pytest
 from moderation_support import Staff, body_about, decide
 from starlette.testclient import TestClient
@@ -68,7 +68,7 @@ class Story:
 
 
 def _insert_placeholder(client: TestClient) -> None:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
+    conn = pgtest.connect(client.app.state.settings)
     with conn:
         conn.execute(
             "INSERT INTO essays (id, tracking_code, token_hash, status, direction_id, headline, body, author_role,"
@@ -160,7 +160,7 @@ def _body(client: TestClient, essay_id: int) -> str:
 
 def _assert_staff_keep_it_all(client: TestClient, s: Story) -> None:
     """The test means something only if the database does hold the internal data."""
-    conn = sqlite3.connect(client.app.state.settings.db_path)
+    conn = pgtest.connect(client.app.state.settings)
     try:
         one = lambda sql: conn.execute(sql, (s.essay_id,)).fetchone()  # noqa: E731
         assert one("SELECT other_id FROM essay_duplicates WHERE essay_id = ?") == (s.other_id,)
@@ -270,7 +270,7 @@ def test_the_export_names_staff_only_as_the_newsroom(client: TestClient) -> None
 def _on_a_print_page_with_a_signoff(client: TestClient, essay_id: int) -> None:
     """What the print desk keeps: a slot, a print version, an editor's verification note (which names
     the author and their phone), a phone view, and the sign-off request with the author's objection."""
-    conn = sqlite3.connect(client.app.state.settings.db_path)
+    conn = pgtest.connect(client.app.state.settings)
     with conn:
         editor = conn.execute(
             "INSERT INTO users (username, password_hash) VALUES ('editor-zhao', 'x')"
@@ -351,22 +351,12 @@ TABLES_INTERNAL = {
 
 
 def test_every_essay_column_is_exported_or_withheld_on_purpose(client: TestClient) -> None:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(essays)")}
-    conn.close()
+    columns = pgtest.columns(client.app.state.settings, "essays")
     exported = ESSAY_KEYS - {"status_label", "direction_name"}
     assert not (exported & ESSAY_COLUMNS_WITHHELD)
     assert columns == exported | set(ESSAY_COLUMNS_ELSEWHERE) | ESSAY_COLUMNS_WITHHELD
 
 
 def test_every_table_about_an_essay_is_exported_or_internal_on_purpose(client: TestClient) -> None:
-    conn = sqlite3.connect(client.app.state.settings.db_path)
-    tables = {
-        r[0]
-        for r in conn.execute(
-            "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c"
-            " WHERE m.type = 'table' AND m.sql NOT LIKE 'CREATE VIRTUAL TABLE%' AND c.name = 'essay_id'"
-        )
-    }
-    conn.close()
+    tables = pgtest.tables_with_column(client.app.state.settings, "essay_id")
     assert tables == TABLES_EXPORTED | TABLES_INTERNAL

@@ -475,6 +475,7 @@ async def _plan(conn: aiosqlite.Connection, sql: str) -> list[str]:
         return [row[3] for row in await cursor.fetchall()]
 
 
+@pytest.mark.sqlite_only("EXPLAIN QUERY PLAN")
 def test_public_lists_use_indexes_without_sorting(client: TestClient) -> None:
     essay_id = make_essay(client, "published", headline="一篇", featured=True).id
     make_essay(client, "published", headline="两篇", author_role="community")
@@ -506,6 +507,7 @@ def test_public_lists_use_indexes_without_sorting(client: TestClient) -> None:
         assert any("USING" in line and "INDEX" in line for line in plan), (name, plan)
 
 
+@pytest.mark.sqlite_only("counts SQLite statements with a trace callback")
 def test_board_stats_is_one_statement_however_many_boards(client: TestClient) -> None:
     async def add_boards(conn: aiosqlite.Connection) -> None:
         for n in range(8):

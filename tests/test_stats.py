@@ -5,7 +5,6 @@ an editor's form with CSRF."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
@@ -17,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
+import pgtest
 import pytest
 from factories import PHONE, make_essay
 from starlette.testclient import TestClient
@@ -38,16 +38,17 @@ def generated(tmp_path_factory: pytest.TempPathFactory, make_app) -> Iterator[tu
     db_path = root / "data" / "citizenvoice.db"
     db_path.parent.mkdir(parents=True)
     generate.generate(600, db_path, seed=17, processes=0, city="锦州", quiet=True)
-    with TestClient(make_app(root), base_url="http://testserver", follow_redirects=False) as client:
+    app = make_app(root)
+    if app.state.settings.database_url:  # on PostgreSQL: the generated site, moved (tests/pgtest.py)
+        pgtest.move_sqlite_file(db_path, app.state.settings.database_url)
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         add_user(client, "stats-editor", "editor")
         login(client, "stats-editor")
-        yield client, db_path
+        yield client, app.state.settings
 
 
-def rows(db_path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-    with contextlib.closing(sqlite3.connect(db_path)) as conn:
-        conn.row_factory = sqlite3.Row
-        return conn.execute(sql, params).fetchall()
+def rows(settings, sql: str, params: tuple = ()) -> list[sqlite3.Row]:  # type: ignore[no-untyped-def]
+    return pgtest.records(settings, sql, params)
 
 
 def moment(text: str) -> dt.datetime:

@@ -49,13 +49,15 @@ class Machine:
             (self.fonts / "opentype" / "noto" / name).write_bytes(b"")
         for name in ("chromium", "pdftoppm", "npm"):
             self.command(name)
+        (self.root / "pg" / "15" / "bin").mkdir(parents=True, exist_ok=True)
+        (self.root / "pg" / "15" / "bin" / "initdb").write_text("")
         self.axe.parent.mkdir(parents=True, exist_ok=True)
         self.axe.write_text("")
         return self
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": str(self.bin), "FONT_DIRS": str(self.fonts), "AXE_PREFIX": str(self.root / "npm"),
-               "HOME": str(self.root)}  # fmt: skip
+               "PG_DIRS": str(self.root / "pg"), "HOME": str(self.root)}  # fmt: skip
         return subprocess.run([BASH, str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -99,7 +101,7 @@ def test_test_installs_the_missing_packages_then_axe_core(machine: Machine) -> N
     calls = [c for c in machine.calls if not c.startswith("id")]
     assert calls == [
         "apt-get update -qq",
-        "apt-get install -y -qq fonts-noto-cjk chromium",
+        "apt-get install -y -qq fonts-noto-cjk chromium postgresql",
         f"npm install --prefix {machine.root / 'npm'} --no-audit --no-fund --silent axe-core@4",
     ]
 
@@ -109,7 +111,7 @@ def test_without_root_it_names_the_packages_in_one_line_and_carries_on(machine: 
     result = machine.run("test")
     assert result.returncode == 0
     [line] = result.stdout.splitlines()
-    for package in ("fonts-noto-cjk", "chromium", "poppler-utils", "npm"):
+    for package in ("fonts-noto-cjk", "chromium", "poppler-utils", "npm", "postgresql"):
         assert package in line
     assert "apt-get install fonts-noto-cjk chromium poppler-utils npm" in line
     assert [c for c in machine.calls if c.startswith("apt-get")] == []

@@ -136,10 +136,10 @@ def test_five_workers_at_once_make_one_token_call(tmp_path, make_app, make_setti
     and JsapiTickets; only the table is shared. The provider answers slowly, so all five ask at once."""
     provider.delay = 0.3
     settings = make_settings(tmp_path, wechat_appid=APPID, wechat_secret=SECRET, wechat_api_base=provider.url)
-    database.migrate(settings.db_path)
+    database.migrate(settings.database)
 
     async def worker() -> str | None:
-        db = database.Database(settings.db_path, readers=1)
+        db = database.open_database(settings, readers=1)
         await db.open()
         try:
             return await wechat.JsapiTickets(settings).ticket(db)
@@ -155,12 +155,12 @@ def test_five_workers_at_once_make_one_token_call(tmp_path, make_app, make_setti
 
 def test_a_ticket_near_expiry_is_fetched_again(tmp_path, make_settings, provider: FakeWeChat) -> None:  # noqa: ANN001
     settings = make_settings(tmp_path, wechat_appid=APPID, wechat_secret=SECRET, wechat_api_base=provider.url)
-    database.migrate(settings.db_path)
+    database.migrate(settings.database)
     now = [datetime(2026, 12, 6, 8, 0, tzinfo=UTC)]
     tickets = wechat.JsapiTickets(settings, clock=lambda: now[0])
 
     async def ask() -> str | None:
-        db = database.Database(settings.db_path, readers=1)
+        db = database.open_database(settings, readers=1)
         await db.open()
         try:
             return await tickets.ticket(db)

@@ -1,16 +1,24 @@
 """The migrations runner: numbered SQL files in migrations/, applied once each, in order, each in its own
-transaction, and recorded in ``schema_migrations`` (the sqlite-utils pattern)."""
+transaction, and recorded in ``schema_migrations`` (the sqlite-utils pattern).
+
+The target is a SQLite file (a Path) or a PostgreSQL URL (a str): PostgreSQL's versions of the same
+numbers live in migrations/postgresql/ and are applied under an advisory lock, so two hosts migrating
+at once apply each migration once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from citizenvoice.db.sqlite import connect_sync
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -47,8 +55,22 @@ def applied_versions(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-def migrate(path: Path, directory: Path = MIGRATIONS_DIR) -> list[str]:
+def is_postgres(target: Path | str) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def _run_blocking(coroutine_factory):  # type: ignore[no-untyped-def]
+    """Run an async PostgreSQL job to its end from sync code, even when called on a running loop
+    (the app's lifespan migrates synchronously, as it does on SQLite)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_factory())).result()
+
+
+def migrate(path: Path | str, directory: Path | None = None) -> list[str]:
     """Apply every migration not yet recorded, each in its own transaction. Returns names applied."""
+    if is_postgres(path):
+        return _run_blocking(lambda: _pg_migrate(str(path), directory or PG_MIGRATIONS_DIR))
+    directory = directory or MIGRATIONS_DIR
     conn = connect_sync(path)
     applied: list[str] = []
     try:
@@ -83,10 +105,69 @@ def _apply(conn: sqlite3.Connection, migration: Migration) -> None:
         raise MigrationError(f"{migration.name}: {exc}") from exc
 
 
-def pending_migrations(path: Path, directory: Path = MIGRATIONS_DIR) -> list[str]:
+def pending_migrations(path: Path | str, directory: Path | None = None) -> list[str]:
+    if is_postgres(path):
+        return _run_blocking(lambda: _pg_pending(str(path), directory or PG_MIGRATIONS_DIR))
+    directory = directory or MIGRATIONS_DIR
     conn = connect_sync(path)
     try:
         done = applied_versions(conn)
     finally:
         conn.close()
+    return [m.name for m in available_migrations(directory) if m.version not in done]
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+_PG_SCHEMA_MIGRATIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))"
+)
+
+
+async def _pg_applied(conn) -> set[str]:  # type: ignore[no-untyped-def]
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return set()
+    return {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+
+
+async def _pg_migrate(url: str, directory: Path) -> list[str]:
+    from citizenvoice.db import postgres
+
+    conn = await postgres.connect(url)
+    applied: list[str] = []
+    try:
+        # Session-level: held across every migration's own transaction, released on close.
+        await conn.execute("SELECT pg_advisory_lock($1)", postgres.MIGRATE_LOCK)
+        await conn.execute(_PG_SCHEMA_MIGRATIONS)
+        done = await _pg_applied(conn)
+        for migration in available_migrations(directory):
+            if migration.version in done:
+                continue
+            try:
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        migration.version, migration.name,
+                    )
+            except Exception as exc:
+                raise MigrationError(f"{migration.name}: {exc}") from exc
+            applied.append(migration.name)
+    finally:
+        await conn.close()
+    return applied
+
+
+async def _pg_pending(url: str, directory: Path) -> list[str]:
+    from citizenvoice.db import postgres
+
+    conn = await postgres.connect(url)
+    try:
+        done = await _pg_applied(conn)
+    finally:
+        await conn.close()
     return [m.name for m in available_migrations(directory) if m.version not in done]

@@ -186,6 +186,8 @@ def _settle(batch: list[Queued], running: asyncio.Future[list[tuple[bool, Any]]]
 class Database:
     """The app's handle on SQLite: ``async with db.write() as conn`` and ``async with db.read() as conn``."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path, readers: int = 4) -> None:
         self.path = path
         self._reader_count = readers

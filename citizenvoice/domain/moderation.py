@@ -211,7 +211,11 @@ def prescreen(screener: Screener, words_version: int, headline: str, body: str) 
 
 async def prescreen_text(db: Any, cache: ScreenerCache, headline: str, body: str) -> Prescreened:
     """:func:`prescreen` with the worker's cached screener, for a text about to be stored."""
-    version = wordlists.peek_words_version(db.peek())
+    if db.dialect == "sqlite":
+        version = wordlists.peek_words_version(db.peek())
+    else:
+        async with db.read() as conn:
+            version = await wordlists.words_version(conn)
     screener = cache.get(version)
     if screener is None:
         async with db.read() as conn:

@@ -34,8 +34,8 @@ def run_async(settings: Settings, work: Callable[[database.Database], Any]) -> A
     """Run ``work(db)`` against a migrated, open database."""
 
     async def main() -> Any:
-        database.migrate(settings.db_path)
-        db = database.Database(settings.db_path, readers=1)
+        database.migrate(settings.database)
+        db = database.open_database(settings, readers=1)
         await db.open()
         try:
             return await work(db)

@@ -150,8 +150,20 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="a new directory, or a file name ending in .tar.gz")
 
 
+def _sqlite_only(settings: Settings, name: str) -> int | None:
+    """backup, restore and check read the SQLite file; on PostgreSQL they refuse rather than act on a
+    stale file beside it (pg_dump / pg_restore: docs/operations.md, "PostgreSQL: two app hosts")."""
+    if not getattr(settings, "database_url", ""):
+        return None
+    print(f"{name}: this site's data is in PostgreSQL (CITIZENVOICE_DATABASE_URL); use pg_dump / pg_restore"
+          " as docs/operations.md describes", file=sys.stderr)
+    return 1
+
+
 @command("backup", "back up the database and media while the site keeps running", _backup_args)
 def backup(args: argparse.Namespace, settings: Settings) -> int:
+    if (refused := _sqlite_only(settings, "backup")) is not None:
+        return refused
     try:
         manifest = create_backup(settings, args.path)
     except OperationError as exc:
@@ -254,6 +266,8 @@ def _restore_args(p: argparse.ArgumentParser) -> None:
 
 @command("restore", "restore a backup (stop the server first)", _restore_args)
 def restore(args: argparse.Namespace, settings: Settings) -> int:
+    if (refused := _sqlite_only(settings, "restore")) is not None:
+        return refused
     try:
         manifest = restore_backup(settings, args.path, force=args.force)
     except OperationError as exc:
@@ -318,6 +332,8 @@ def _check_media(report: CheckReport, media_dir: Path, referenced: set[str]) -> 
 
 @command("check", "check database integrity, migrations and media; non-zero exit on problems")
 def check(args: argparse.Namespace, settings: Settings) -> int:
+    if (refused := _sqlite_only(settings, "check")) is not None:
+        return refused
     report = run_checks(settings)
     for note in report.notes:
         print(f"ok: {note}")

@@ -88,7 +88,7 @@ async def count_active_admins(conn: aiosqlite.Connection, *, excluding: int | No
         await fetch_value(
             conn,
             "SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id"
-            " WHERE r.role = 'admin' AND u.disabled = 0 AND u.id IS NOT ?",
+            " WHERE r.role = 'admin' AND u.disabled = 0 AND u.id IS DISTINCT FROM ?",
             (excluding,),
         )
         or 0
@@ -172,7 +172,7 @@ async def get_reason(conn: aiosqlite.Connection, reason_id: int) -> dict[str, An
 
 async def reason_label_taken(conn: aiosqlite.Connection, label: str, *, excluding: int | None = None) -> bool:
     row = await fetch_one(
-        conn, "SELECT 1 FROM rejection_reasons WHERE label = ? AND id IS NOT ?", (label, excluding)
+        conn, "SELECT 1 FROM rejection_reasons WHERE label = ? AND id IS DISTINCT FROM ?", (label, excluding)
     )
     return row is not None
 

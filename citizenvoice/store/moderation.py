@@ -242,7 +242,7 @@ async def duplicate_counts(conn: aiosqlite.Connection, ids: Sequence[int]) -> di
     rows = await fetch_all(
         conn,
         f"SELECT id, count(*) AS n FROM (SELECT essay_id AS id FROM essay_duplicates WHERE essay_id IN ({marks})"  # noqa: S608
-        f" UNION ALL SELECT other_id FROM essay_duplicates WHERE other_id IN ({marks})) GROUP BY id",
+        f" UNION ALL SELECT other_id FROM essay_duplicates WHERE other_id IN ({marks})) AS links GROUP BY id",
         [*ids, *ids],
     )
     return {r["id"]: r["n"] for r in rows}
@@ -318,12 +318,13 @@ async def replace_bands(conn: aiosqlite.Connection, essay_id: int, keys: Sequenc
     text is never a candidate)."""
     await conn.execute("DELETE FROM essay_shingle_bands WHERE essay_id = ?", (essay_id,))
     await conn.executemany(
-        "INSERT OR IGNORE INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?)",
+        "INSERT INTO essay_shingle_bands (band_key, essay_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [(key, essay_id) for key in keys],
     )
     if keys:
         await conn.execute(
-            "INSERT OR REPLACE INTO essay_minhash (essay_id, signature) VALUES (?, ?)", (essay_id, signature)
+            "INSERT INTO essay_minhash (essay_id, signature) VALUES (?, ?)"
+            " ON CONFLICT (essay_id) DO UPDATE SET signature = excluded.signature", (essay_id, signature)
         )
     else:
         await conn.execute("DELETE FROM essay_minhash WHERE essay_id = ?", (essay_id,))

@@ -285,7 +285,7 @@ async def sitemap_boundaries(conn: aiosqlite.Connection, size: int) -> list[int]
     rows = await fetch_all(
         conn,
         f"SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM essays"  # noqa: S608
-        f" WHERE status IN {_IN_PUBLIC}) WHERE n % ? = 0 ORDER BY id",
+        f" WHERE status IN {_IN_PUBLIC}) AS numbered WHERE n % ? = 0 ORDER BY id",
         (size,),
     )
     return [0, *(r["id"] for r in rows)]
@@ -321,3 +321,7 @@ async def changed_since(conn: aiosqlite.Connection, updated_at: str, essay_id: i
         (updated_at, essay_id, limit),
     )
     return [ChangedEssay(r["id"], r["updated_at"], _essay(r) if r["status"] in _STATUSES else None) for r in rows]
+async def read_content_version(conn: aiosqlite.Connection) -> int | None:
+    """:func:`content_version` on an async connection (PostgreSQL, which has no synchronous peek)."""
+    row = await fetch_one(conn, "SELECT version FROM list_versions WHERE name = 'public_content'")
+    return None if row is None else int(row[0])

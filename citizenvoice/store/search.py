@@ -212,6 +212,9 @@ def index_rows(doc: SearchDoc) -> tuple[tuple[object, ...], tuple[object, ...]]:
 
 async def index_essay(conn: aiosqlite.Connection, doc: SearchDoc) -> None:
     """Add or replace one essay in the index."""
+    if _on_postgres(conn):
+        await _pg_index(conn, doc)
+        return
     await remove_essay(conn, doc.essay_id)
     await conn.execute(_INSERT_DOC, _doc_row(doc))
     await _fts_write(conn, "insert", doc)
@@ -229,6 +232,9 @@ def bulk_index(conn: sqlite3.Connection, docs: Sequence[SearchDoc],
 
 async def remove_essay(conn: aiosqlite.Connection, essay_id: int) -> None:
     """Take one essay out of the index; a no-op when it is not there."""
+    if _on_postgres(conn):
+        await conn.execute("DELETE FROM search_docs WHERE essay_id = ?", (essay_id,))
+        return
     docs = await _load_docs(conn, [essay_id])
     if essay_id not in docs:
         return
@@ -246,6 +252,8 @@ async def rebuild_index(conn: aiosqlite.Connection, batch: int = 500) -> int:
     The remedy when the tokens change: a new tokenization scheme, or a Python whose Unicode tables
     normalize some then-unassigned character differently from the one that indexed it.
     """
+    if _on_postgres(conn):
+        return await _pg_rebuild(conn, batch)
     await conn.execute("INSERT INTO search_fts (search_fts) VALUES ('delete-all')")
     await conn.execute("INSERT INTO search_headline_fts (search_headline_fts) VALUES ('delete-all')")
     count, after = 0, -1
@@ -300,6 +308,8 @@ async def search(
         return SearchResults(total=0, hits=[], terms=[])
     limit = max(1, min(limit, MAX_LIMIT))
     offset = max(0, offset)
+    if _on_postgres(conn):
+        return await _pg_search(conn, terms, direction, limit, offset)
     plan = _Plan.of(terms)
     ranked = True
     if plan.verify:
@@ -414,6 +424,86 @@ async def _load_docs(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Se
     async with conn.execute(sql, ids) as cur:
         rows = await cur.fetchall()
     return {int(r[0]): SearchDoc(int(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: the folded text with pg_trgm (migrations/postgresql/0005_search.sql)
+#
+# The same matching semantics as above, checked on the folded (NFKC + casefolded) text that Python
+# computes for both databases: a term matches where it is a substring of the folded headline, byline
+# or body. The three fields are joined by a newline, which no term holds, so no match spans two. A
+# trigram GIN index answers LIKE '%term%' for terms of three or more characters; for one or two
+# characters pg_trgm extracts no trigram and the scan reads every document's folded text, which is
+# correct but costs time in proportion to the index (see bench/RESULTS.md). ``~~`` is LIKE written so
+# db/dialect.py leaves it case-sensitive (it turns the word LIKE into ILIKE for SQLite's semantics).
+# Order: headline hits first, then newest first (there is no bm25 here; see docs/architecture.md).
+
+
+def _on_postgres(conn: object) -> bool:
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
+
+
+def _folded(doc: SearchDoc) -> tuple[str, str]:
+    headline = normalize(doc.headline)
+    return headline, "\n".join((headline, normalize(doc.byline), normalize(doc.body)))
+
+
+async def _pg_index(conn: aiosqlite.Connection, doc: SearchDoc) -> None:
+    await conn.execute("DELETE FROM search_docs WHERE essay_id = ?", (doc.essay_id,))
+    await conn.execute(
+        "INSERT INTO search_docs (essay_id, direction, published_at, headline, byline, body, folded_headline,"
+        " folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (*_doc_row(doc), *_folded(doc)),
+    )
+
+
+async def _pg_rebuild(conn: aiosqlite.Connection, batch: int) -> int:
+    count, after = 0, -1
+    while True:
+        ids = await _ids(
+            conn, "SELECT essay_id FROM search_docs WHERE essay_id > ? ORDER BY essay_id LIMIT ?", (after, batch)
+        )
+        if not ids:
+            return count
+        for doc in (await _load_docs(conn, ids)).values():
+            headline, folded = _folded(doc)
+            await conn.execute(
+                "UPDATE search_docs SET folded_headline = ?, folded = ? WHERE essay_id = ?",
+                (headline, folded, doc.essay_id),
+            )
+        count, after = count + len(ids), ids[-1]
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def _pg_search(
+    conn: aiosqlite.Connection, terms: list[str], direction: str | None, limit: int, offset: int
+) -> SearchResults:
+    needed = [t for t in terms if not any(t != u and t in u for u in terms)]
+    where = " AND ".join("d.folded ~~ ?" for _ in needed)
+    params: list[object] = [_like_pattern(t) for t in needed]
+    if direction is not None:
+        where += " AND d.direction = ?"
+        params.append(direction)
+    total = int(await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params))
+    headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
+    sql = (
+        f"SELECT d.essay_id, ({headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
+        " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
+    )
+    async with conn.execute(sql, [*[_like_pattern(t) for t in needed], *params, limit, offset]) as cur:
+        page = [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
+    docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
+    hits = [_hit(docs[essay_id], terms, hh) for essay_id, hh in page if essay_id in docs]
+    return SearchResults(total=total, hits=hits, terms=terms, ranked=total <= RANK_CAP)
+
+
+async def _count_sql(conn: aiosqlite.Connection, sql: str, params: list[object]) -> int:
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -80,5 +80,5 @@ async def end_expired(conn: aiosqlite.Connection, *, idle_before: float, created
 
 async def end_others(conn: aiosqlite.Connection, user_id: int, keep_id: int | None) -> int:
     """End every session of the user except ``keep_id`` (the one making the request)."""
-    cur = await conn.execute("DELETE FROM staff_sessions WHERE user_id = ? AND id IS NOT ?", (user_id, keep_id))
+    cur = await conn.execute("DELETE FROM staff_sessions WHERE user_id = ? AND id IS DISTINCT FROM ?", (user_id, keep_id))
     return cur.rowcount

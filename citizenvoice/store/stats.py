@@ -174,9 +174,8 @@ async def essay_rows(conn: aiosqlite.Connection, scope: Scope) -> list[EssayRow]
         " e.byline_mode, e.status, e.submitted_at, e.published_at, e.printed_edition, e.body, pe.printed_at,"
         " pv.byline AS print_byline, pv.char_count AS print_chars"
         " FROM essays e JOIN directions d ON d.id = e.direction_id"
-        # the latest print version of each essay (SQLite takes the bare columns from the max(id) row)
-        " LEFT JOIN (SELECT essay_id, byline, char_count, max(id) FROM print_versions GROUP BY essay_id) pv"
-        " ON pv.essay_id = e.id"
+        # the latest print version of each essay (portable: no bare columns beside max())
+        " LEFT JOIN print_versions pv ON pv.id = (SELECT max(id) FROM print_versions v WHERE v.essay_id = e.id)"
         " LEFT JOIN (SELECT essay_id, max(created_at) AS printed_at FROM essay_events WHERE action = 'print'"
         " GROUP BY essay_id) pe ON pe.essay_id = e.id"
         f" WHERE {where}"

@@ -395,14 +395,17 @@ async def healthz(request: Request) -> Response:
     db = request.app.state.db
     # The origin every share link, feed and sitemap is built on: a wrong one shows at a glance here.
     base = {"base_url": base_url(request)}
+    base["database"] = db.dialect
     try:
         healthy = await db.is_healthy()
         pending = database.pending_migrations(db.path)
-    except Exception:
-        return JSONResponse({"status": "error", "database": "unreachable", **base}, status_code=503)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        return JSONResponse({"status": "error", "database_state": "unreachable", "reason": reason, **base},
+                            status_code=503)
     if not healthy or pending:
         return JSONResponse({"status": "error", "pending_migrations": pending, **base}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok", "migrations": "current", **base})
+    return JSONResponse({"status": "ok", "database_state": "ok", "migrations": "current", **base})
 
 
 # Pages the rendered-page cache (pagecache.py) may keep, with the query parameters each understands;
@@ -436,7 +439,16 @@ def page_variant(settings: Settings) -> Callable[[Scope], str] | None:
 def content_version(app: Any) -> int | None:
     """What the page cache compares on every request (store.public.content_version)."""
     db = getattr(app.state, "db", None) if app is not None else None
-    return None if db is None else public_store.content_version(db.peek())
+    if db is None:
+        return None
+    if db.dialect == "sqlite":
+        return public_store.content_version(db.peek())
+    return _read_content_version(db)  # awaited by the page cache: one indexed row, one round trip
+
+
+async def _read_content_version(db: Any) -> int | None:
+    async with db.read() as conn:
+        return await public_store.read_content_version(conn)
 
 
 routes = [

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from citizenvoice import db as database
 from citizenvoice.web import jsonapi
 from citizenvoice.web.security import add_security_headers
 from citizenvoice.web.templating import render
@@ -27,6 +28,7 @@ TITLES = {
     422: "提交的内容有误",
     429: "操作太频繁",
     500: "服务器出了点问题",
+    503: "服务暂时不可用",
 }
 DEFAULT_MESSAGES = {
     404: "您要找的页面不存在，可能已被移除，或链接有误。",
@@ -34,6 +36,7 @@ DEFAULT_MESSAGES = {
     413: "提交的内容超过了大小限制。照片请不要超过 8 MB。",
     429: "您的操作太频繁了，请稍后再试。",
     500: "我们已经记录了这个问题，请稍后再试。您已经提交的文章不会丢失。",
+    503: "数据库暂时无法连接，刚才的操作没有保存。请稍后再试。",
 }
 
 
@@ -66,6 +69,16 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL could not be reached, or went away mid-request (restarted, the network dropped):
+    the transaction died with its connection, so nothing is half-written, and the pool reconnects on a
+    later request. The visitor gets the Chinese 503 page, not a 500."""
+    log.error("database unavailable: %s: %s", type(exc).__name__, exc)
+    response = error_response(request, 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     response = error_response(request, 500)
@@ -76,4 +89,5 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def exception_handlers() -> dict:
-    return {HTTPException: http_exception, Exception: server_error}
+    unavailable = {kind: database_unavailable for kind in database.unavailable_errors()}
+    return {HTTPException: http_exception, **unavailable, Exception: server_error}

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import inspect
 import logging
 import re
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from typing import Any
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citizenvoice import db as database
 from citizenvoice.web import httpcache, sitesettings
 
 log = logging.getLogger("citizenvoice.web.pagecache")
@@ -235,6 +236,8 @@ class PageCacheMiddleware:
         app = scope.get("app")
         try:
             version = self.read_version(app)
+            if inspect.isawaitable(version):
+                version = await version
             if version is not None and version != self.store.version:
                 async with self._moving_lock():
                     if version != self.store.version:
@@ -243,7 +246,7 @@ class PageCacheMiddleware:
                         if app is not None and getattr(app.state, "db", None) is not None:
                             await sitesettings.cache_for(app).refresh(app.state.db, force=True)
                         self.store.move_to(version)
-        except sqlite3.Error:
+        except database.errors():
             log.warning("public content version unreadable; serving without the page cache", exc_info=True)
             return None
         return version

@@ -4,12 +4,12 @@ created with the app, brought up to date before each request, read by views and 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from citizenvoice import db as database
 from citizenvoice.domain.sitesettings import CHOICES, FIELDS, NUMBERS, SiteSettingsCache
 from citizenvoice.settings import Settings
 
@@ -51,7 +51,7 @@ class SiteSettingsMiddleware:
             if starlette_app is not None and getattr(starlette_app.state, "db", None) is not None:
                 try:
                     await cache_for(starlette_app).refresh(starlette_app.state.db)
-                except sqlite3.Error:
+                except database.errors():
                     # Stale site texts beat a failed page; /healthz reports the database itself.
                     log.warning("site settings could not be refreshed", exc_info=True)
         await self.app(scope, receive, send)

@@ -1,0 +1,137 @@
+"""PostgreSQL connections: an asyncpg pool per worker process, the same interface as db/sqlite.py.
+
+``write()`` is a READ COMMITTED transaction on a pooled connection that first takes one transaction-
+scoped advisory lock (``WRITE_LOCK``), so write transactions run one at a time across every host and
+worker, exactly as SQLite's BEGIN IMMEDIATE makes them. The store's read-then-write sequences (rate
+limits counted before the insert, a claim checked before it is taken) were written for that guarantee;
+the lock keeps them correct unchanged. Readers never take it and never wait for a writer. A write
+holds the lock for the few milliseconds of its statements; lifting it for transactions that need no
+such guarantee is a later, measured step (docs/architecture.md).
+
+``write_at_once`` is an ordinary write transaction: there is no single writer thread to batch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+
+from citizenvoice.db import dialect
+
+T = TypeVar("T")
+log = logging.getLogger("citizenvoice.db")
+
+WRITE_LOCK = 0x63760001  # pg_advisory_xact_lock key of write transactions ("cv" 1)
+MIGRATE_LOCK = 0x63760002  # pg_advisory_lock key of `citizenvoice migrate`
+CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 60.0
+
+# Connection errors: the server went away, refused us, or the pool could not reach it.
+# Narrow on purpose: web/errors.py answers these with the 503 page on either backend, so no OSError
+# of a photo write or a TimeoutError of something else may be among them.
+CONNECTION_ERRORS = (
+    ConnectionRefusedError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+
+
+async def _load_id_tables(conn: asyncpg.Connection) -> None:
+    rows = await conn.fetch(
+        "SELECT table_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND column_name = 'id'"
+    )
+    dialect.ID_TABLES.update(r["table_name"] for r in rows)
+
+
+async def connect(url: str, *, command_timeout: float | None = COMMAND_TIMEOUT) -> asyncpg.Connection:
+    """One connection outside the pool (migrations, commands); ``command_timeout=None`` for bulk work."""
+    return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=command_timeout)
+
+
+class Database:
+    """The app's handle on PostgreSQL: ``async with db.write() as conn`` and ``async with db.read()``."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, readers: int = 4) -> None:
+        self.url = url
+        self.path = url  # what db.pending_migrations and the commands are given
+        self._size = max(2, readers + 2)
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Opens the pool; an unreachable server is logged and retried on first use (recovery without
+        a restart), so a worker starts and /healthz can say what is wrong."""
+        try:
+            await self._ensure_pool()
+        except (TimeoutError, OSError, *CONNECTION_ERRORS) as exc:
+            log.error("PostgreSQL unreachable at start (%s); retrying on each request", _reason(exc))
+
+    async def _ensure_pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        async with self._opening:
+            if self._pool is None:
+                pool = await asyncpg.create_pool(
+                    self.url, min_size=1, max_size=self._size, timeout=CONNECT_TIMEOUT,
+                    command_timeout=COMMAND_TIMEOUT, statement_cache_size=512,
+                )
+                async with pool.acquire() as conn:
+                    await _load_id_tables(conn)
+                self._pool = pool
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def peek(self) -> Any:
+        raise NotImplementedError("PostgreSQL has no synchronous peek; use read()")
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[dialect.PgConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        pool = await self._ensure_pool()
+        async with pool.acquire() as raw:
+            async with raw.transaction(isolation="read_committed"):
+                await raw.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+                yield dialect.PgConnection(raw)
+
+    async def write_at_once(self, transaction: Callable[[Any], Awaitable[T]]) -> T:
+        async with self.write() as conn:
+            return await transaction(conn)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[dialect.PgConnection]:
+        """A connection for reads; wrap several queries in ``BEGIN`` yourself if they must agree."""
+        pool = await self._ensure_pool()
+        async with pool.acquire() as raw:
+            conn = dialect.PgConnection(raw)
+            try:
+                yield conn
+            finally:
+                if raw.is_in_transaction() and not raw.is_closed():
+                    await raw.execute("ROLLBACK")
+
+    async def is_healthy(self) -> bool:
+        async with self.read() as conn:
+            async with conn.execute("SELECT count(*) FROM schema_migrations") as cur:
+                row = await cur.fetchone()
+        return bool(row and row[0] > 0)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
