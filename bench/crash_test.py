@@ -63,8 +63,9 @@ def cli() -> list[str]:
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITIZENVOICE_")}
-    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_HOUR="100000",
-               CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000", **extra)  # fmt: skip
+    env.update(CITIZENVOICE_DATA_DIR=str(data_dir), CITIZENVOICE_SUBMIT_LIMIT_PER_PHONE="100",
+               CITIZENVOICE_SUBMIT_LIMIT_PER_ADDRESS="100000", CITIZENVOICE_TRACK_LOOKUP_LIMIT="100000",
+               CITIZENVOICE_TRACK_CODE_LIMIT="100", **extra)  # fmt: skip
     return env
 
 
