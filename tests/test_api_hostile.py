@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from api_support import ApiClient, submission
 from factories import make_essay
-from messaging_helpers import quiet
 from starlette.testclient import TestClient
 from test_hostile_inputs import XSS_AFFILIATION, XSS_BODY, XSS_HEADLINE, XSS_NAME, changed_tables, snapshot
 
