@@ -93,3 +93,9 @@ def visible_length(s: str) -> int:
     if visible.isprintable():  # no Cc, Cf or Cs left: every character counts
         return len(visible)
     return sum(1 for ch in visible if not _is_invisible(ch))
+
+
+def web_paragraphs(text: str) -> list[str]:
+    """Blank-line separated paragraphs as the web shows them (a single newline stays inside one): the
+    pages' <p> elements and the JSON API's ``paragraphs``."""
+    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 from citizenvoice.model.essays import AUTHOR_ROLES, PILLARS, ROLE_GROUP_LABELS, STATUS_LABELS
 from citizenvoice.model.staff import ROLE_LABELS
 from citizenvoice.settings import Settings
+from citizenvoice.text.normalize import web_paragraphs
 from citizenvoice.web.security import CSRF_FIELD, csrf_token
 from citizenvoice.web.sessions import USER_SCOPE_KEY
 from citizenvoice.web.sitesettings import site_settings
@@ -71,7 +72,7 @@ def format_date(value: str | None) -> str:
 
 def paragraphs_html(text: str) -> Markup:
     """Blank-line separated paragraphs as escaped <p> elements; single newlines become <br>."""
-    parts = [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+    parts = web_paragraphs(text)
     return Markup("\n").join(Markup("<p>{}</p>").format(Markup("<br>").join(escape(p).split("\n"))) for p in parts)
 
 

@@ -29,6 +29,7 @@ from citizenvoice.model.essays import (
     Action,
     Actor,
     IllegalTransition,
+    Status,
     allowed_actions,
 )
 from citizenvoice.model.public import BoardKey, PublicEssay
@@ -40,6 +41,7 @@ from citizenvoice.store import public as public_store
 from citizenvoice.store import search
 from citizenvoice.store.essays import Essay
 from citizenvoice.text import highlight, numbers
+from citizenvoice.text.normalize import web_paragraphs
 from citizenvoice.views.api import schema
 from citizenvoice.views.api.openapi import document
 from citizenvoice.views.public import printed_label
@@ -166,14 +168,9 @@ async def board(request: Request) -> Response:
 async def _public_essay(conn: Any, essay_id: int) -> PublicEssay:
     essay = await public_store.get_essay(conn, essay_id)
     if essay is None:
-        gone = await public_store.essay_status(conn, essay_id) == "unpublished"
+        gone = await public_store.essay_status(conn, essay_id) == Status.UNPUBLISHED
         raise ApiError(410 if gone else 404, GONE if gone else NO_ESSAY)
     return essay
-
-
-def paragraphs(text: str) -> list[str]:
-    """Blank-line separated paragraphs, as the pages show them (a single newline stays inside one)."""
-    return [p.strip() for p in (text or "").split("\n\n") if p.strip()]
 
 
 async def essay(request: Request) -> Response:
@@ -184,7 +181,7 @@ async def essay(request: Request) -> Response:
     summary = _summary(request, found, {direction.id: direction})
     return jsonapi.cached(request, schema.Essay(
         id=found.id, url=summary.url, headline=found.headline, byline=summary.byline,
-        paragraphs=paragraphs(found.body), direction=summary.direction, author_role=summary.author_role,
+        paragraphs=web_paragraphs(found.body), direction=summary.direction, author_role=summary.author_role,
         featured=found.featured, published_at=found.published_at, updated_at=found.updated_at,
         printed=summary.printed, photo_url=summary.photo_url,
     ))
