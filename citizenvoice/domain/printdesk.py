@@ -14,8 +14,9 @@ from pathlib import Path
 
 import aiosqlite
 
-from citizenvoice.domain import lifecycle, printexport
+from citizenvoice.domain import compiled, lifecycle, printexport
 from citizenvoice.model.essays import Action, Actor, Status
+from citizenvoice.store import compiled as compiled_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.store.essays import Essay
@@ -131,12 +132,26 @@ async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id
         raise PrintDeskError("这篇文章已在另一个版面上。")
     if page.essay_count >= page.slots:
         raise PrintDeskError(f"本版只有 {page.slots} 个位置，已经排满。")
+    before = await _compiled_credit(conn, page_id)
     await store.place_essay(conn, page_id, essay_id)
+    await _refresh_credits(conn, page, before)
     byline = lifecycle.essay_byline(essay, city)
     await store.add_print_version(
         conn, page_id, essay_id, essay.headline, byline, essay.body, count_print_chars(essay.body), user_id
     )
     await store.add_page_event(conn, page_id, "place", user_id, essay_id=essay_id)
+
+
+async def _compiled_credit(conn: aiosqlite.Connection, page_id: int) -> str:
+    return compiled.credit_line(await compiled_store.page_reporters(conn, page_id))
+
+
+async def _refresh_credits(conn: aiosqlite.Connection, page: PrintPage, before: str) -> None:
+    """Keep "本栏目内容由本报记者{names}整理" in step with the reporters of the page's essays, until
+    the desk edits that line (compiled.refreshed_credits says when)."""
+    credits = compiled.refreshed_credits(page.credits, before, await _compiled_credit(conn, page.id))
+    if credits is not None:
+        await store.update_page(conn, page.id, credits=credits)
 
 
 async def place_many(conn: aiosqlite.Connection, page_id: int, essay_ids: list[int], user_id: int, city: str) -> None:
@@ -229,8 +244,10 @@ def print_date_warnings(page: PrintPage, slots: list[Slot], today: dt.date) -> l
 
 
 async def remove(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:
-    await _page(conn, page_id, states=("draft",))
+    page = await _page(conn, page_id, states=("draft",))
+    before = await _compiled_credit(conn, page_id)
     await store.remove_essay(conn, page_id, essay_id)
+    await _refresh_credits(conn, page, before)
     remaining = [s.essay.id for s in await store.list_slots(conn, page_id)]
     await store.set_positions(conn, page_id, remaining)
     await store.add_page_event(conn, page_id, "remove", user_id, essay_id=essay_id)

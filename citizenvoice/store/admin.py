@@ -306,6 +306,8 @@ async def erase_personal_data(conn: aiosqlite.Connection, essay_id: int, *, at: 
         " version = version + 1, updated_at = ? WHERE id = ?",
         (at, at, essay_id),
     )
+    # A reporter's note on how the author agreed may name the author or how to reach them.
+    await conn.execute("UPDATE compiled_essays SET consent_note = '' WHERE essay_id = ?", (essay_id,))
     return photo
 
 
