@@ -31,6 +31,7 @@ PAGE_EVENT_LABELS = {
     "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
     "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
     "printed": "标记见报", "settings": "修改版面设置", "correct_online": "同时更正网络版", "delete": "删除草稿版面",
+    "feature": "保存特稿", "feature_remove": "撤下特稿", "band": "修改方向带",
 }
 # The page settings an editor may change until the page is printed (the settings form's fields).
 SETTING_FIELDS = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits",
@@ -492,6 +493,7 @@ def printed_bylines(
 def export_page(
     page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path, *,
     editor: str = "", sheet: str = "A3", body_pt: tuple[float, float] = (9.0, 10.5),
+    feature: printexport.PrintFeature | None = None, band: list[printexport.BandBox] | None = None,
 ) -> printexport.PrintPage:
     """The page as the exports see it: print versions in slot order, nothing private.
 
@@ -510,5 +512,5 @@ def export_page(
         byline_style=page.byline_style,  # type: ignore[arg-type]
         essays=[_print_essay(slot, versions[slot.essay.id], media_dir) for slot in slots],
         slogan=page.slogan, sheet=sheet, body_pt=body_pt, editor=editor, version=page.version,
-        generated_at=dt.datetime.now(dt.UTC),
+        generated_at=dt.datetime.now(dt.UTC), feature=feature, band=list(band or []),
     )

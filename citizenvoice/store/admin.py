@@ -333,7 +333,10 @@ async def remove_text(conn: aiosqlite.Connection, essay_id: int, *, placeholder:
 
 async def photo_in_use(conn: aiosqlite.Connection, photo_path: str) -> bool:
     """Photos are stored by content, so two essays may share one file."""
-    return await fetch_one(conn, "SELECT 1 FROM essays WHERE photo_path = ?", (photo_path,)) is not None
+    return await fetch_one(
+        conn, "SELECT 1 FROM essays WHERE photo_path = ? UNION ALL SELECT 1 FROM page_features WHERE photo_path = ?",
+        (photo_path, photo_path),
+    ) is not None
 
 
 async def erase_print_copies(
@@ -428,7 +431,10 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
 
 
 def referenced_media(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT photo_path FROM essays WHERE photo_path IS NOT NULL")}
+    return {r[0] for r in conn.execute(
+        "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL"
+        " UNION SELECT photo_path FROM page_features WHERE photo_path IS NOT NULL"
+    )}
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
