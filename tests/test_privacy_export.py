@@ -30,7 +30,7 @@ from citizenvoice.store import wordlists
 
 # The allowed fields, level by level. A field is added here on purpose, never by default.
 DOCUMENT_KEYS = {"format", "exported_at", "essay", "photo", "revisions", "events", "signoffs",
-                 "erasure_requests"}  # fmt: skip
+                 "erasure_requests", "compiled"}  # fmt: skip
 ESSAY_KEYS = {
     "id", "tracking_code", "status", "status_label", "direction_name", "headline", "body", "author_role",
     "author_name", "affiliation", "byline_mode", "phone", "email", "consent_print", "submitted_at",
@@ -194,7 +194,7 @@ def check_export(s: Story, doc: dict[str, Any], raw: str) -> None:
     assert set(doc["photo"]) == PHOTO_KEYS
     assert doc["revisions"] and all(set(r) == REVISION_KEYS for r in doc["revisions"])
     assert doc["events"] and all(set(e) == EVENT_KEYS for e in doc["events"])
-    assert doc["signoffs"] == [] and doc["erasure_requests"] == []
+    assert doc["signoffs"] == [] and doc["erasure_requests"] == [] and doc["compiled"] is None
 
     # The author's own data, in full.
     essay = doc["essay"]
@@ -341,7 +341,7 @@ ESSAY_COLUMNS_WITHHELD = {"token_hash", "version", "direction_id", "featured", "
                           "updated_at", "review_stage", "sms_channel", "notify"}  # fmt: skip
 # Tables with an essay_id column, and where their rows go in the export.
 TABLES_EXPORTED = {"essay_revisions", "essay_events", "signoff_requests", "print_versions",
-                   "erasure_requests"}  # fmt: skip
+                   "erasure_requests", "compiled_essays"}  # fmt: skip
 TABLES_INTERNAL = {
     "form_tokens", "essay_flags", "essay_shingle_bands", "essay_duplicates", "essay_minhash",
     "essay_claims", "claim_events", "print_slots", "author_verifications", "page_events", "phone_views",

@@ -19,6 +19,7 @@ from citizenvoice.domain.messaging import notify
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.model.essays import new_tracking_code
 from citizenvoice.settings import Settings
+from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import ratelimit as rate_store
 from citizenvoice.store.essays import NewEssay
@@ -219,7 +220,7 @@ async def _discard(db: Any, settings: Settings, saved: list[str]) -> None:
     """Delete the photo a failed submission wrote, unless a stored essay uses the same file."""
     for relative in saved:
         async with db.read() as conn:
-            in_use = await rate_store.photo_in_use(conn, relative)
+            in_use = await admin_store.photo_in_use(conn, relative)
         if not in_use:
             photos.delete_photo(settings.media_path, relative)
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import aiosqlite
 
-from citizenvoice.domain import lifecycle, printexport
+from citizenvoice.domain import compiled, lifecycle, printexport
 from citizenvoice.domain.messaging import notify
 from citizenvoice.model.essays import Action, Actor, Status
+from citizenvoice.store import compiled as compiled_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.store.essays import Essay
@@ -31,6 +32,7 @@ PAGE_EVENT_LABELS = {
     "create": "新建版面", "place": "放入文章", "remove": "移出文章", "move": "调整顺序", "verify": "核实作者",
     "print_version": "修改见报稿", "signoff_request": "请作者确认", "lock": "锁定版面", "unlock": "解锁",
     "printed": "标记见报", "settings": "修改版面设置", "correct_online": "同时更正网络版", "delete": "删除草稿版面",
+    "feature": "保存特稿", "feature_remove": "撤下特稿", "band": "修改方向带",
 }
 # The page settings an editor may change until the page is printed (the settings form's fields).
 SETTING_FIELDS = ("paper", "date", "page_label", "column_title", "slots", "slot_budget", "lead", "credits",
@@ -132,12 +134,26 @@ async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id
         raise PrintDeskError("这篇文章已在另一个版面上。")
     if page.essay_count >= page.slots:
         raise PrintDeskError(f"本版只有 {page.slots} 个位置，已经排满。")
+    before = await _compiled_credit(conn, page_id)
     await store.place_essay(conn, page_id, essay_id)
+    await _refresh_credits(conn, page, before)
     byline = lifecycle.essay_byline(essay, city)
     await store.add_print_version(
         conn, page_id, essay_id, essay.headline, byline, essay.body, count_print_chars(essay.body), user_id
     )
     await store.add_page_event(conn, page_id, "place", user_id, essay_id=essay_id)
+
+
+async def _compiled_credit(conn: aiosqlite.Connection, page_id: int) -> str:
+    return compiled.credit_line(await compiled_store.page_reporters(conn, page_id))
+
+
+async def _refresh_credits(conn: aiosqlite.Connection, page: PrintPage, before: str) -> None:
+    """Keep "本栏目内容由本报记者{names}整理" in step with the reporters of the page's essays, until
+    the desk edits that line (compiled.refreshed_credits says when)."""
+    credits = compiled.refreshed_credits(page.credits, before, await _compiled_credit(conn, page.id))
+    if credits is not None:
+        await store.update_page(conn, page.id, credits=credits)
 
 
 async def place_many(conn: aiosqlite.Connection, page_id: int, essay_ids: list[int], user_id: int, city: str) -> None:
@@ -230,8 +246,10 @@ def print_date_warnings(page: PrintPage, slots: list[Slot], today: dt.date) -> l
 
 
 async def remove(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int) -> None:
-    await _page(conn, page_id, states=("draft",))
+    page = await _page(conn, page_id, states=("draft",))
+    before = await _compiled_credit(conn, page_id)
     await store.remove_essay(conn, page_id, essay_id)
+    await _refresh_credits(conn, page, before)
     remaining = [s.essay.id for s in await store.list_slots(conn, page_id)]
     await store.set_positions(conn, page_id, remaining)
     await store.add_page_event(conn, page_id, "remove", user_id, essay_id=essay_id)
@@ -477,6 +495,7 @@ def printed_bylines(
 def export_page(
     page: PrintPage, slots: list[Slot], versions: dict[int, PrintVersion], media_dir: Path, *,
     editor: str = "", sheet: str = "A3", body_pt: tuple[float, float] = (9.0, 10.5),
+    feature: printexport.PrintFeature | None = None, band: list[printexport.BandBox] | None = None,
 ) -> printexport.PrintPage:
     """The page as the exports see it: print versions in slot order, nothing private.
 
@@ -495,5 +514,5 @@ def export_page(
         byline_style=page.byline_style,  # type: ignore[arg-type]
         essays=[_print_essay(slot, versions[slot.essay.id], media_dir) for slot in slots],
         slogan=page.slogan, sheet=sheet, body_pt=body_pt, editor=editor, version=page.version,
-        generated_at=dt.datetime.now(dt.UTC),
+        generated_at=dt.datetime.now(dt.UTC), feature=feature, band=list(band or []),
     )

@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -73,6 +73,26 @@ class PrintEssay:
 
 
 @dataclass
+class PrintFeature:
+    """The staff's feature article: headline, "本报记者 某某", body whose sections open with "——"."""
+
+    headline: str
+    byline: str
+    body: str
+    photo_path: Path | None = None
+    photo_credit: str = ""  # "本报记者 某某 摄"
+    char_count: int = 0
+
+
+@dataclass
+class BandBox:
+    """One box of the directions band: a direction's name and its one sentence, as this page words them."""
+
+    name: str
+    description: str
+
+
+@dataclass
 class PrintPage:
     paper: str
     date: dt.date
@@ -88,6 +108,8 @@ class PrintPage:
     editor: str = ""  # who exports: the proof stamp, the DOCX's author
     version: int = 0  # the page's version number, for the proof stamp
     generated_at: dt.datetime | None = None  # when the export was made (UTC)
+    feature: PrintFeature | None = None
+    band: list[BandBox] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -312,6 +334,8 @@ def _typst_data(page: PrintPage, photos: dict[int, str | None], fonts: CJKFonts)
             }
         )
     return {
+        "feature": _feature_data(page.feature, photos.get(FEATURE_PHOTO)),
+        "band": [{"name": b.name.strip(), "description": b.description.strip()} for b in page.band],
         "paper": page.paper.strip(),
         "date": chinese_date(page.date),
         "weekday": chinese_weekday(page.date),
@@ -330,6 +354,32 @@ def _typst_data(page: PrintPage, photos: dict[int, str | None], fonts: CJKFonts)
     }
 
 
+FEATURE_PHOTO = -1  # the feature's photo among the staged photos (essays count from 0)
+
+
+def feature_paragraphs(body: str) -> list[dict]:
+    """The feature's paragraphs; one that opens with "——" is a section opener, its first sentence set
+    as the section's lead-in (the seed page's "——产业为基，…")."""
+    out = []
+    for text in paragraphs(body):
+        if text.startswith("——"):
+            head, mark, rest = text.partition("。")
+            out.append({"opener": head + mark, "text": rest})
+        else:
+            out.append({"opener": "", "text": text})
+    return out
+
+
+def _feature_data(feature: PrintFeature | None, photo: str | None) -> dict | None:
+    if feature is None:
+        return None
+    return {
+        "headline": feature.headline.strip(), "byline": feature.byline.strip(), "closing": "",
+        "paragraphs": feature_paragraphs(feature.body), "photo": photo, "credit": feature.photo_credit.strip(),
+        "photo_missing": feature.photo_path is not None and photo is None,
+    }
+
+
 def _stage(page: PrintPage, root: Path, fonts: CJKFonts) -> dict:
     """Copy the template and the photos into ``root``; return the JSON data for the template."""
     shutil.copyfile(TEMPLATE, root / "page.typ")
@@ -341,6 +391,11 @@ def _stage(page: PrintPage, root: Path, fonts: CJKFonts) -> dict:
             name = f"photos/{index + 1:02d}.{kind}"
             shutil.copyfile(essay.photo_path, root / name)
             photos[index] = name
+    feature = page.feature
+    kind = _photo_kind(feature.photo_path) if feature else None
+    if feature is not None and kind is not None and feature.photo_path is not None:
+        shutil.copyfile(feature.photo_path, root / f"photos/feature.{kind}")
+        photos[FEATURE_PHOTO] = f"photos/feature.{kind}"
     return _typst_data(page, photos, fonts)
 
 
@@ -424,6 +479,19 @@ def essay_text(essay: PrintEssay, style: BylineStyle) -> str:
     return text + "\n"
 
 
+def feature_text(feature: PrintFeature) -> str:
+    """The feature for the layout desk: headline, byline, paragraphs (openers as they print), credit."""
+    text = f"{feature.headline.strip()}\n{feature.byline.strip()}\n\n" + "\n\n".join(paragraphs(feature.body))
+    if feature.photo_credit.strip():
+        text += f"\n\n（图片：{feature.photo_credit.strip()}）"
+    return text + "\n"
+
+
+def band_text(band: Sequence[BandBox]) -> str:
+    """The directions band as text, one box a paragraph: the name on its line, the sentence under it."""
+    return "\n\n".join(f"{b.name.strip()}\n{b.description.strip()}" for b in band) + "\n"
+
+
 PACKAGE_ENCODINGS = {"utf-8": ("utf-8-sig", "UTF-8（带 BOM）"), "gb18030": ("gb18030", "GB18030")}
 _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 FILE_MODE = 0o644
@@ -466,6 +534,19 @@ def build_package_zip(
         for key, label, text in (("lead", "核心提示", page.lead.strip()), ("credits", "版面署名", "\n".join(page.credits)),
                                  ("slogan", "通栏口号", page.slogan.strip())):
             extras[key] = add(f"00-{label}.txt", _layout_text(text + "\n", codec)) if text else None
+        feature_entry = None
+        if page.feature is not None:
+            feature = page.feature
+            stem = f"00-特稿-{safe_name(feature.headline)}"
+            photo_file = None
+            kind = _photo_kind(feature.photo_path)
+            if kind is not None and feature.photo_path is not None:
+                photo_file = add(f"photos/{stem}.{kind}", feature.photo_path.read_bytes(), zipfile.ZIP_STORED)
+            feature_entry = {"headline": feature.headline.strip(), "byline": feature.byline.strip(),
+                             "char_count": feature.char_count, "photo_credit": feature.photo_credit.strip(),
+                             "text_file": add(f"{stem}.txt", _layout_text(feature_text(feature), codec)),
+                             "photo_file": photo_file}
+        band_file = add("00-方向带.txt", _layout_text(band_text(page.band), codec)) if page.band else None
         for order, essay in enumerate(_ordered(page), start=1):
             stem = f"{essay.slot:02d}-{safe_name(essay.headline)}"
             text_file = add(f"{stem}.txt", _layout_text(essay_text(essay, page.byline_style), codec))
@@ -503,7 +584,9 @@ def build_package_zip(
             "text_encoding_label": encoding_label,
             "line_endings": "CRLF",
             "manifest_encoding": "UTF-8",
-            "files": {**extras, "proof_pdf": proof_file, "docx": docx_name},
+            "files": {**extras, "band": band_file, "proof_pdf": proof_file, "docx": docx_name},
+            "band": [{"name": b.name, "description": b.description} for b in page.band],
+            "feature": feature_entry,
             "essays": entries,
         }
         add("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
@@ -533,6 +616,12 @@ DOCX_STYLES = (
     ("核心提示", "黑体", "Arial", 10.5, False, "justify", 2),
     ("报头", "宋体", "Times New Roman", 9, False, "left", 0),
     ("图片", "宋体", "Times New Roman", 9, False, "center", 0),
+    ("方向带标题", "黑体", "Arial", 10.5, True, "left", 0),
+    ("方向带说明", "宋体", "Times New Roman", 9, False, "left", 0),
+    ("特稿标题", "黑体", "Arial", 22, True, "center", 0),
+    ("特稿署名", "楷体", "Times New Roman", 10.5, False, "center", 0),
+    ("特稿小标题", "黑体", "Arial", 10.5, True, "justify", 0),
+    ("特稿正文", "宋体", "Times New Roman", 10.5, False, "justify", 2),
 )
 DOCX_LANGUAGE = "zh-CN"
 
@@ -603,11 +692,14 @@ def build_docx(page: PrintPage) -> bytes:
     document.add_paragraph(masthead, style="报头")
     if page.slogan:
         document.add_paragraph(page.slogan, style="报头")
+    for box in page.band:
+        document.add_paragraph(box.name.strip(), style="方向带标题")
+        document.add_paragraph(box.description.strip(), style="方向带说明")
+    if page.feature is not None:
+        _docx_feature(document, page.feature, page.lead)
     document.add_paragraph(page.column_title, style="栏目")
-    if page.lead:
-        lead = document.add_paragraph(style="核心提示")
-        lead.add_run("核心提示：").bold = True
-        lead.add_run(page.lead)
+    if page.lead and page.feature is None:
+        _docx_lead(document, page.lead)
 
     for essay in _ordered(page):
         byline = compose_byline(essay, page.byline_style)
@@ -626,6 +718,32 @@ def build_docx(page: PrintPage) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _docx_lead(document, lead_text: str) -> None:  # noqa: ANN001
+    lead = document.add_paragraph(style="核心提示")
+    lead.add_run("核心提示：").bold = True
+    lead.add_run(lead_text)
+
+
+def _docx_feature(document, feature: PrintFeature, lead: str) -> None:  # noqa: ANN001
+    """The feature in its own styles: 特稿标题, 特稿署名, the lead (核心提示) under it as on the page,
+    then 特稿小标题 for a "——" opener's first sentence and 特稿正文 for the rest."""
+    from docx.shared import Cm
+
+    document.add_paragraph(feature.headline.strip(), style="特稿标题")
+    document.add_paragraph(feature.byline.strip(), style="特稿署名")
+    if lead:
+        _docx_lead(document, lead)
+    if _photo_kind(feature.photo_path) is not None and feature.photo_path is not None:
+        document.add_paragraph(style="图片").add_run().add_picture(str(feature.photo_path), width=Cm(12))
+        if feature.photo_credit.strip():
+            document.add_paragraph(feature.photo_credit.strip(), style="图片")
+    for part in feature_paragraphs(feature.body):
+        if part["opener"]:
+            document.add_paragraph(part["opener"], style="特稿小标题")
+        if part["text"]:
+            document.add_paragraph(part["text"], style="特稿正文")
 
 
 def _docx_properties(document, page: PrintPage) -> None:  # noqa: ANN001

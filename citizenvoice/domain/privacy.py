@@ -50,7 +50,8 @@ class ErasureError(ValueError):
 # The author's copy is built from these allow-lists, level by level: a field is in it because it is
 # listed here, so a column added later stays out until someone decides the author should have it.
 # /2: the schema-wide "related" section of /1 (which carried staff notes, screening findings and
-# other essays' ids) is gone; staff are "newsroom"; the sign-off requests are new.
+# other essays' ids) is gone; staff are "newsroom"; the sign-off requests are new. "compiled" (added
+# within /2, a new key): how a reporter gathered an essay entered for its author, else null.
 EXPORT_FORMAT = "citizenvoice-export/2"
 # The essay's own fields; the document adds status_label, and the photo file goes under "photo".
 ESSAY_FIELDS = (
@@ -62,6 +63,7 @@ REVISION_FIELDS = ("number", "headline", "body", "by", "created_at")
 EVENT_FIELDS = ("action", "from_status", "to_status", "by", "reason", "note_to_author", "created_at")
 SIGNOFF_FIELDS = ("requested_at", "headline", "byline", "body", "answer", "answer_note", "answered_at")
 ERASURE_FIELDS = ("source", "keep_text", "created_at")
+COMPILED_FIELDS = ("source", "consent_note", "entered_at")
 
 
 async def export_document(conn: aiosqlite.Connection, essay_id: int, *, media_dir: Path) -> dict[str, Any]:
@@ -77,6 +79,7 @@ async def export_document(conn: aiosqlite.Connection, essay_id: int, *, media_di
     events = await admin_store.event_export_rows(conn, essay_id)
     signoffs = await admin_store.signoff_export_rows(conn, essay_id)
     erasures = await admin_store.erasure_rows(conn, essay_id)
+    compiled = await admin_store.compiled_export_row(conn, essay_id)
     return {
         "format": EXPORT_FORMAT,
         "exported_at": utcnow(),
@@ -87,6 +90,7 @@ async def export_document(conn: aiosqlite.Connection, essay_id: int, *, media_di
         "events": [_pick(_event_as_told(e), EVENT_FIELDS) for e in events if e["action"] not in INTERNAL_REVIEW_ACTIONS],
         "signoffs": [_pick(r, SIGNOFF_FIELDS) for r in signoffs],
         "erasure_requests": [_pick(r, ERASURE_FIELDS) for r in erasures],
+        "compiled": _pick(compiled, COMPILED_FIELDS) if compiled else None,
     }
 
 

@@ -31,7 +31,7 @@ STATUS_LABELS: dict[Status, str] = {
 AUTHOR_ACTION_LABELS: dict[str, str] = {
     "submit": "提交投稿", "approve": "审核通过，在网站发表", "reject": "未采用", "revise": "编辑请您修改",
     "resubmit": "修改后重新提交", "withdraw": "撤回投稿", "print": "见报", "unpublish": "从网站撤下",
-    "edit": "编辑部修订了文字", "erase": "删除个人信息",
+    "edit": "编辑部修订了文字", "erase": "删除个人信息", "compiled": "本报记者代您整理录入",
 }
 
 # Statuses whose text the public may read.

@@ -275,6 +275,14 @@ async def signoff_export_rows(conn: aiosqlite.Connection, essay_id: int) -> list
     return [dict(r) for r in rows]
 
 
+async def compiled_export_row(conn: aiosqlite.Connection, essay_id: int) -> dict[str, Any] | None:
+    """How a reporter gathered the essay, without the reporter (staff are the newsroom to the author)."""
+    row = await fetch_one(
+        conn, "SELECT source, consent_note, entered_at FROM compiled_essays WHERE essay_id = ?", (essay_id,)
+    )
+    return dict(row) if row else None
+
+
 async def erasure_rows(conn: aiosqlite.Connection, essay_id: int) -> list[dict[str, Any]]:
     rows = await fetch_all(
         conn,
@@ -306,6 +314,8 @@ async def erase_personal_data(conn: aiosqlite.Connection, essay_id: int, *, at: 
         " version = version + 1, updated_at = ? WHERE id = ?",
         (at, at, essay_id),
     )
+    # A reporter's note on how the author agreed may name the author or how to reach them.
+    await conn.execute("UPDATE compiled_essays SET consent_note = '' WHERE essay_id = ?", (essay_id,))
     return photo
 
 
@@ -331,7 +341,10 @@ async def remove_text(conn: aiosqlite.Connection, essay_id: int, *, placeholder:
 
 async def photo_in_use(conn: aiosqlite.Connection, photo_path: str) -> bool:
     """Photos are stored by content, so two essays may share one file."""
-    return await fetch_one(conn, "SELECT 1 FROM essays WHERE photo_path = ?", (photo_path,)) is not None
+    return await fetch_one(
+        conn, "SELECT 1 FROM essays WHERE photo_path = ? UNION ALL SELECT 1 FROM page_features WHERE photo_path = ?",
+        (photo_path, photo_path),
+    ) is not None
 
 
 async def erase_print_copies(
@@ -426,7 +439,10 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
 
 
 def referenced_media(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT photo_path FROM essays WHERE photo_path IS NOT NULL")}
+    return {r[0] for r in conn.execute(
+        "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL"
+        " UNION SELECT photo_path FROM page_features WHERE photo_path IS NOT NULL"
+    )}
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:

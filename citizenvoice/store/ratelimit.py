@@ -43,7 +43,3 @@ async def use_form_token(conn: aiosqlite.Connection, token_hash: str, essay_id: 
 
 async def count_events(conn: aiosqlite.Connection, bucket: str) -> int:
     return int(await fetch_value(conn, "SELECT count(*) FROM rate_events WHERE bucket = ?", (bucket,)) or 0)
-
-
-async def photo_in_use(conn: aiosqlite.Connection, relative: str) -> bool:
-    return await fetch_one(conn, "SELECT 1 FROM essays WHERE photo_path = ?", (relative,)) is not None

@@ -9,18 +9,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from citizenvoice.domain import printdesk, printexport
+from citizenvoice.domain import pagecontent, photos, printdesk, printexport
 from citizenvoice.domain.printdesk import BYLINE_STYLES, PAGE_EVENT_LABELS, PAGE_STATES, PrintDeskError
 from citizenvoice.model.essays import AUTHOR_ROLES
 from citizenvoice.store import directions as direction_store
+from citizenvoice.store import pagecontent as content_store
 from citizenvoice.store import printdesk as store
 from citizenvoice.text import numbers, printcheck
 from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import diff_html, is_substantive_change
 from citizenvoice.text.normalize import normalize_line, normalize_text
 from citizenvoice.web import sessions
-from citizenvoice.web.forms import read_form, text_field
+from citizenvoice.web.forms import parse_form, read_form, text_field
 from citizenvoice.web.routing import route
+from citizenvoice.web.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, csrf_valid
 from citizenvoice.web.sitesettings import site_settings
 from citizenvoice.web.templating import render
 
@@ -86,7 +88,7 @@ async def _page_or_404(conn, page_id: int) -> store.PrintPage:  # noqa: ANN001
 
 
 async def page_screen(request: Request, *, error: str = "", status_code: int = 200, phones: dict | None = None,
-                      settings_form: Any = None) -> Response:
+                      settings_form: Any = None, feature_form: Any = None, band_form: Any = None) -> Response:
     page_id = request.path_params["page_id"]
     async with request.app.state.db.read() as conn:
         page = await _page_or_404(conn, page_id)
@@ -95,8 +97,9 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         signoffs = {s.essay.id: await store.latest_signoff(conn, s.essay.id, page_id) for s in slots}
         check = await printdesk.lock_check(conn, page)
         events = await store.page_events(conn, page_id)
+        content = await _content(conn, page_id)
     roles, directions = printdesk.balance(slots)
-    fit = await _proof_fit(request, page, slots, versions)
+    fit = await _proof_fit(request, page, slots, versions, content)
     context = {
         "page": page, "slots": slots, "versions": versions, "signoffs": signoffs, "check": check, "fit": fit,
         "events": events, "roles": roles, "directions": directions, "error": error,
@@ -105,17 +108,48 @@ async def page_screen(request: Request, *, error: str = "", status_code: int = 2
         "print_bylines": printdesk.printed_bylines(page, slots, versions), "phones": phones or {},
         "settings_values": settings_form.values if settings_form else printdesk.page_settings_values(page),
         "settings_errors": settings_form.errors if settings_form else {},
+        **_content_context(content, feature_form, band_form),
     }
     return render(request, "editor/page.html", context, status_code=status_code)
 
 
-async def _proof_fit(request: Request, page, slots, versions) -> printexport.ProofFit | None:  # noqa: ANN001
+async def _content(conn: Any, page_id: int) -> dict[str, Any]:
+    """The page's own content: its feature (newest version), its versions, its band, the catalogue."""
+    return {
+        "feature": await content_store.latest_feature(conn, page_id),
+        "feature_versions": await content_store.feature_versions(conn, page_id),
+        "band": await content_store.band(conn, page_id),
+        "catalogue": await direction_store.list_directions(conn),
+    }
+
+
+def _content_context(content: dict[str, Any], feature_form: Any, band_form: Any) -> dict[str, Any]:
+    feature = pagecontent.current_feature(content["feature"])
+    saved = {"headline": feature.headline, "byline": feature.byline, "body": feature.body,
+             "photo_credit": feature.photo_credit} if feature else {}
+    band_rows = band_form.rows if band_form else [
+        {"direction": b.slug, "name": b.name, "description": b.description} for b in content["band"]]
+    return {
+        "feature": feature, "feature_versions": content["feature_versions"],
+        "feature_values": feature_form.values if feature_form else saved,
+        "feature_errors": feature_form.errors if feature_form else {},
+        "feature_chars": count_print_chars(feature.body) if feature else 0,
+        "feature_sections": pagecontent.sections(feature.body) if feature else [],
+        "band": content["band"], "band_errors": band_form.errors if band_form else [],
+        "band_rows": band_rows + [{"direction": "", "name": "", "description": ""}] * (pagecontent.BAND_MAX - len(band_rows)),
+        "catalogue": content["catalogue"], "BAND_MAX": pagecontent.BAND_MAX,
+    }
+
+
+async def _proof_fit(request: Request, page, slots, versions, content) -> printexport.ProofFit | None:  # noqa: ANN001
     """How full the proof is, for the page screen; None without essays or without the CJK fonts."""
     if not slots or any(s.essay.id not in versions for s in slots):
         return None
     settings = request.app.state.settings
-    export = printdesk.export_page(page, slots, versions, settings.media_path, sheet=settings.print_sheet,
-                                   body_pt=settings.print_body_pt)
+    export = printdesk.export_page(
+        page, slots, versions, settings.media_path, sheet=settings.print_sheet, body_pt=settings.print_body_pt,
+        feature=pagecontent.print_feature(content["feature"], settings.media_path),
+        band=pagecontent.print_band(content["band"]))
     try:
         return await run_in_threadpool(printexport.proof_fit, export)
     except printexport.MissingCJKFont:
@@ -135,6 +169,68 @@ async def update_settings(request: Request) -> Response:
     if form.errors:
         return await page_screen(request, error="版面设置没有保存，请按提示修改。", settings_form=form, status_code=422)
     return _back(page_id, "#settings", notice="settings")
+
+
+async def save_feature(request: Request) -> Response:
+    """The feature article: a new version from the page screen's form (a photo is optional)."""
+    form = await parse_form(request, max_files=1)
+    try:
+        raw = {name: text_field(form, name) for name in pagecontent.FEATURE_FIELDS}
+        remove_photo = text_field(form, "remove_photo") == "yes"
+        upload = form.get("photo")
+        data = await upload.read() if hasattr(upload, "read") and getattr(upload, "filename", "") else None
+        csrf_ok = csrf_valid(request, text_field(form, CSRF_FIELD))
+    finally:
+        await form.close()
+    if not csrf_ok:
+        kept = pagecontent.FeatureForm(pagecontent.validate_feature(raw, has_photo=False).values)
+        return await page_screen(request, error=f"{CSRF_FAILED_MESSAGE}特稿没有保存，您写的内容都还在下面。",
+                                 feature_form=kept, status_code=403)
+    settings = request.app.state.settings
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        photo = await pagecontent.prepare_photo(data or None, settings.photo_max_bytes)
+    except photos.PhotoError as exc:
+        failed = pagecontent.FeatureForm(pagecontent.validate_feature(raw, has_photo=False).values, {"photo": exc.message})
+        return await page_screen(request, error="特稿没有保存：照片无法使用。", feature_form=failed, status_code=422)
+    try:
+        async with request.app.state.db.write() as conn:
+            result = await pagecontent.save_feature(conn, page_id, raw, user_id, photo=photo,
+                                                    remove_photo=remove_photo, media_dir=settings.media_path)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    if result.errors:
+        return await page_screen(request, error="特稿没有保存，请按提示修改。", feature_form=result, status_code=422)
+    return _back(page_id, "#feature", notice="feature")
+
+
+async def remove_feature(request: Request) -> Response:
+    await read_form(request)
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            await pagecontent.remove_feature(conn, page_id, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    return _back(page_id, "#feature", notice="feature_removed")
+
+
+async def save_band(request: Request) -> Response:
+    """The directions band: ``direction`` repeated in band order, optional ``band_name`` and
+    ``band_description`` aligned with it (blank: the catalogue's words)."""
+    form = await read_form(request)
+    slugs, names, texts = (
+        [v for v in form.getlist(key) if isinstance(v, str)] for key in ("direction", "band_name", "band_description"))
+    page_id, user_id = request.path_params["page_id"], await _user_id(request)
+    try:
+        async with request.app.state.db.write() as conn:
+            catalogue = await direction_store.list_directions(conn)
+            result = await pagecontent.save_band(conn, page_id, slugs, names, texts, catalogue, user_id)
+    except PrintDeskError as exc:
+        return await page_screen(request, error=exc.message, status_code=exc.status)
+    if result.errors:
+        return await page_screen(request, error="方向带没有保存，请按提示修改。", band_form=result, status_code=422)
+    return _back(page_id, "#band", notice="band")
 
 
 async def delete_page(request: Request) -> Response:
@@ -359,10 +455,12 @@ async def _export_page(request: Request, *, require_locked: bool) -> printexport
             raise HTTPException(409, "请先锁定版面，再导出清样、排版包和 Word 文件。")
         slots = await store.list_slots(conn, page_id)
         versions = await store.latest_versions(conn, page_id)
-    user = await sessions.current_user(request)
-    settings = request.app.state.settings
+        user = await sessions.current_user(request)
+        settings = request.app.state.settings
+        feature = pagecontent.print_feature(await content_store.latest_feature(conn, page_id), settings.media_path)
+        band = pagecontent.print_band(await content_store.band(conn, page_id))
     return printdesk.export_page(page, slots, versions, settings.media_path, editor=user.username if user else "",
-                                 sheet=settings.print_sheet, body_pt=settings.print_body_pt)
+                                 sheet=settings.print_sheet, body_pt=settings.print_body_pt, feature=feature, band=band)
 
 
 def _download(data: bytes, media_type: str, filename: str) -> Response:
@@ -428,6 +526,9 @@ routes = [
     route(_P + "/printed", confirm_printed, access=EDITOR),
     route(_P + "/settings", update_settings, access=EDITOR, methods=["POST"]),
     route(_P + "/delete", delete_page, access=EDITOR, methods=["POST"]),
+    route(_P + "/feature", save_feature, access=EDITOR, methods=["POST"]),
+    route(_P + "/feature/remove", remove_feature, access=EDITOR, methods=["POST"]),
+    route(_P + "/band", save_band, access=EDITOR, methods=["POST"]),
     route(_P + "/phones", reveal_phones, access=EDITOR, methods=["POST"]),
     route(_P + "/proof.pdf", proof_pdf, access=EDITOR),
     route(_P + "/preview.png", preview_png, access=EDITOR),

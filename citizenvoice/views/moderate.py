@@ -15,11 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from citizenvoice.domain import lifecycle, moderation, privacy, submission
+from citizenvoice.domain import compiled, lifecycle, moderation, privacy, submission
 from citizenvoice.domain.screening import highlight_html
 from citizenvoice.model import review
 from citizenvoice.model.essays import AUTHOR_ROLES, Actor, IllegalTransition, Status, allowed_actions
 from citizenvoice.model.staff import User
+from citizenvoice.store import compiled as compiled_store
 from citizenvoice.store import directions as direction_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import moderation as store
@@ -138,6 +139,7 @@ async def queue(request: Request) -> Response:
             "flags": await store.flag_counts(conn, ids),
             "duplicates": await store.duplicate_counts(conn, ids),
             "claims": await store.live_claims(conn, ids, now=moderation.clock()),
+            "compiled": await compiled_store.marks(conn, ids),
             "reasons": await wordlists.rejection_reasons(conn),
             "next_query": _query(request, after=items[-1].cursor.encode()) if more else None,
             "first_query": _query(request) if after else None,
@@ -254,6 +256,8 @@ async def _item_context(request: Request, conn: Any, essay: essay_store.Essay, u
         "revisions": revisions,
         "diffs": _diffs(revisions),
         "trail": await _trail(conn, essay.id),
+        "compiled": await compiled_store.mark_of(conn, essay.id),
+        "COMPILED_SOURCES": compiled.SOURCES,
         "reasons": await wordlists.rejection_reasons(conn),
         "revise_reasons": await wordlists.rejection_reasons(conn, kind="revise"),
         "directions": await direction_store.list_directions(conn, include_archived=False),
