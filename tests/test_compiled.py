@@ -13,6 +13,7 @@ from messaging_helpers import deliver, outbox, quiet
 from moderation_support import Staff, decide
 from submit_helpers import BODY, PHONE, count, parse, valid_form
 from support import csrf_from, db_read, db_write, login
+from test_submit import jpeg_with_gps, media_files
 
 from citizenvoice.domain import accounts, submission
 from citizenvoice.store import compiled as compiled_store
@@ -42,8 +43,8 @@ def compiled_form(client, **overrides: str) -> dict[str, str]:
     return data
 
 
-def enter(client, **overrides: str):
-    return client.post("/editor/essays", data=compiled_form(client, **overrides))
+def enter(client, files=None, **overrides: str):
+    return client.post("/editor/essays", data=compiled_form(client, **overrides), files=files)
 
 
 def test_a_reporter_enters_an_essay_and_sees_the_tracking_code_and_link(client) -> None:
@@ -99,6 +100,40 @@ def test_the_author_gets_the_tracking_link_by_sms_and_hears_of_the_decision(clie
     deliver(client)
     published = [line for line in outbox(client) if line["template"] == "published" and line["to"] == "13912345678"]
     assert len(published) == 1 and published[0]["params"]["link"].endswith(f"/essays/{essay_id}")
+
+
+def test_a_photo_from_the_interview_is_reencoded_and_shown_once_published(client) -> None:
+    add_reporter(client)
+    login(client, "sunxy")
+    response = enter(client, files={"photo": ("IMG_0420.jpg", jpeg_with_gps((1200, 900)), "image/jpeg")})
+    assert response.status_code == 303, response.text
+    essay_id = int(ENTERED.match(response.headers["location"]).group(1))
+    essay = db_read(client, essay_store.get_essay, essay_id)
+    stored = (client.app.state.settings.media_path / essay.photo_path).read_bytes()
+    assert b"TestCam" not in stored  # stripped like a resident's photo
+    staff = Staff(client)
+    staff.add("mod")
+    staff.act_as("mod")
+    assert "有照片" in client.get("/moderate").text
+    assert decide(client, essay_id, "approve").status_code == 303
+    client.cookies.clear()
+    assert f"/essays/{essay_id}/photo" in client.get(f"/essays/{essay_id}").text
+
+
+def test_a_file_that_is_no_photo_is_refused_by_the_field_with_the_text_kept(client) -> None:
+    add_reporter(client)
+    login(client, "sunxy")
+    response = enter(client, files={"photo": ("notes.pdf", b"%PDF-1.4 not a photo", "application/pdf")})
+    assert response.status_code == 422
+    page = parse(response.text)
+    assert page.by_id("photo-error").text().strip() and "重新选择" in response.text
+    assert page.by_id("headline").get("value") == "河堤上的新步道"
+    assert page.by_id("consent_note").text() == "11月20日在社区采访时当面确认，同意网站发表和见报"
+    assert count(client, "essays") == 0 and media_files(client) == []
+    # another field's mistake: nothing stored, and the photo must be chosen again
+    response = enter(client, headline="短", files={"photo": ("a.jpg", jpeg_with_gps((800, 600)), "image/jpeg")})
+    assert response.status_code == 422 and "重新选择" in parse(response.text).by_id("photo-again").text()
+    assert media_files(client) == []
 
 
 def test_bad_input_is_refused_in_chinese_with_the_text_kept_and_nothing_stored(client) -> None:

@@ -14,15 +14,18 @@ forum is the job, not abuse. The signed form token still makes a double click st
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from citizenvoice.domain import moderation, submission
+from citizenvoice.domain import intake, moderation, photos, submission
 from citizenvoice.domain.messaging import notify
 from citizenvoice.domain.screening import ScreenerCache
 from citizenvoice.model.essays import Status, new_tracking_code
+from citizenvoice.settings import Settings
 from citizenvoice.store import compiled as compiled_store
 from citizenvoice.store import essays as essay_store
 from citizenvoice.store import ratelimit as rate_store
@@ -37,7 +40,7 @@ FORM_EXPIRED = "这张录入表已过期。您填写的内容都还在下面，�
 FORM_ALREADY_USED = "这张录入表已经录入过另一篇文章。如果这是新的一篇，请检查内容后再次点击「录入稿件」。"
 # The fields of the reporter's form beyond the resident's, in the order the form shows them.
 EXTRA_FIELDS = ("source", "consent_note")
-FIELD_ORDER = (*submission.FIELD_NAMES[:9], *EXTRA_FIELDS, *submission.FIELD_NAMES[9:])
+FIELD_ORDER = (*submission.FIELD_NAMES[:9], "photo", *EXTRA_FIELDS, *submission.FIELD_NAMES[9:])
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,10 @@ def check_extra(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]
 
 async def enter(
     db: Any, screener: ScreenerCache, secret: str, raw: Mapping[str, str], *,
-    directions: Mapping[str, int], user_id: int,
+    directions: Mapping[str, int], user_id: int, settings: Settings, photo_data: bytes | None = None,
 ) -> Entered:
-    """Store one essay a reporter entered; nothing is written unless every field is right."""
+    """Store one essay a reporter entered; nothing is written unless every field is right (a photo is
+    checked and re-encoded like the resident's, and stored in the essay's transaction)."""
     checked = submission.validate(raw, directions)
     extra, extra_errors = check_extra(raw)
     values = {**checked.values, **extra}
@@ -92,13 +96,21 @@ async def enter(
     errors = {**checked.errors, **extra_errors}
     if errors:
         return Entered(values, form_token, errors=errors, status_code=422)
+    photo = None
+    if photo_data is not None:
+        try:
+            photo = await asyncio.to_thread(photos.process_photo, photo_data, max_bytes=settings.photo_max_bytes)
+        except photos.PhotoError as exc:
+            return Entered(values, form_token, errors={"photo": exc.message}, status_code=422)
     assert checked.essay is not None
     essay = checked.essay
+    saved: list[str] = []
     token = submission.tracking_token(secret, nonce)
     prescreened = await moderation.prescreen_text(db, screener, essay.headline, essay.body)
     stored: dict[str, Any] = {}
 
     async def transaction(conn: Any) -> None:
+        nonlocal essay
         if await rate_store.form_token_used(conn, submission.form_token_hash(nonce)):
             found = await essay_store.get_by_token(conn, token)
             if found is None or (found.headline, found.body) != (essay.headline, essay.body):
@@ -106,6 +118,9 @@ async def enter(
             stored.update(essay_id=found.id, code=found.tracking_code)
             return
         code = await _unused_code(conn)
+        if photo is not None:
+            saved.append(photos.store_photo(photo, settings.media_path))
+            essay = dataclasses.replace(essay, photo_path=saved[0])
         # The phone came from the author through the reporter (the consent note says how): the receipt
         # with the tracking link goes to it, in this transaction, like a resident's receipt.
         essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=None,
@@ -127,12 +142,17 @@ async def enter(
     except _StaleForm:
         return Entered(values, submission.issue_form_token(secret), alert=FORM_ALREADY_USED, status_code=409)
     except sqlite3.IntegrityError:
-        # Another worker stored this form token first: the same essay, already entered.
+        # Another worker stored this form token first: the same essay, already entered (its photo is the
+        # same file, stored by content, which discard_photos sees in use and keeps).
+        await intake.discard_photos(db, settings, saved)
         async with db.read() as conn:
             found = await essay_store.get_by_token(conn, token)
         if found is None:
             raise
         stored.update(essay_id=found.id, code=found.tracking_code)
+    except BaseException:
+        await intake.discard_photos(db, settings, saved)
+        raise
     return Entered(values, form_token, essay_id=stored["essay_id"], token=token, tracking_code=stored["code"])
 
 

@@ -189,11 +189,11 @@ async def _store(
         code_error = await db.write_at_once(transaction)
     except sqlite3.IntegrityError:
         # Another worker process stored this form token first (primary key): it is the same essay, and
-        # its photo is the same file (stored by content), which _discard sees in use and keeps.
-        await _discard(db, settings, saved)
+        # its photo is the same file (stored by content), which discard_photos sees in use and keeps.
+        await discard_photos(db, settings, saved)
         return token, ""
     except BaseException:
-        await _discard(db, settings, saved)
+        await discard_photos(db, settings, saved)
         raise
     return token, code_error
 
@@ -216,7 +216,7 @@ async def _unused_code(conn: Any) -> str:
             return code
 
 
-async def _discard(db: Any, settings: Settings, saved: list[str]) -> None:
+async def discard_photos(db: Any, settings: Settings, saved: list[str]) -> None:
     """Delete the photo a failed submission wrote, unless a stored essay uses the same file."""
     for relative in saved:
         async with db.read() as conn:

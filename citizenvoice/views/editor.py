@@ -20,7 +20,7 @@ from citizenvoice.text.charcount import count_print_chars
 from citizenvoice.text.diff import diff_html, is_substantive_change
 from citizenvoice.text.normalize import normalize_line, normalize_text
 from citizenvoice.web import sessions
-from citizenvoice.web.forms import parse_form, read_form, text_field
+from citizenvoice.web.forms import parse_form, read_form, text_field, upload_bytes
 from citizenvoice.web.routing import route
 from citizenvoice.web.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, csrf_valid
 from citizenvoice.web.sitesettings import site_settings
@@ -177,8 +177,7 @@ async def save_feature(request: Request) -> Response:
     try:
         raw = {name: text_field(form, name) for name in pagecontent.FEATURE_FIELDS}
         remove_photo = text_field(form, "remove_photo") == "yes"
-        upload = form.get("photo")
-        data = await upload.read() if hasattr(upload, "read") and getattr(upload, "filename", "") else None
+        data = await upload_bytes(form, "photo")
         csrf_ok = csrf_valid(request, text_field(form, CSRF_FIELD))
     finally:
         await form.close()
@@ -189,7 +188,7 @@ async def save_feature(request: Request) -> Response:
     settings = request.app.state.settings
     page_id, user_id = request.path_params["page_id"], await _user_id(request)
     try:
-        photo = await pagecontent.prepare_photo(data or None, settings.photo_max_bytes)
+        photo = await pagecontent.prepare_photo(data, settings.photo_max_bytes)
     except photos.PhotoError as exc:
         failed = pagecontent.FeatureForm(pagecontent.validate_feature(raw, has_photo=False).values, {"photo": exc.message})
         return await page_screen(request, error="特稿没有保存：照片无法使用。", feature_form=failed, status_code=422)

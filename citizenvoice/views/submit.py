@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -35,7 +35,7 @@ from citizenvoice.store.essays import Essay
 from citizenvoice.text import numbers
 from citizenvoice.text.diff import diff_html
 from citizenvoice.web import sitesettings
-from citizenvoice.web.forms import parse_form, read_form, text_field
+from citizenvoice.web.forms import parse_form, read_form, text_field, upload_bytes
 from citizenvoice.web.routing import PUBLIC, route
 from citizenvoice.web.security import CSRF_FAILED_MESSAGE, CSRF_FIELD, client_ip, csrf_valid
 from citizenvoice.web.templating import render
@@ -112,11 +112,10 @@ async def _read_submission(form: FormData) -> tuple[dict[str, str], bytes | None
         names = (*submission.FIELD_NAMES, CSRF_FIELD, submission.FORM_TOKEN_FIELD, submission.HONEYPOT_FIELD,
                  "phone_code")
         raw = {name: text_field(form, name) for name in names}
-        upload = form.get("photo")
-        data = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+        data = await upload_bytes(form, "photo")
     finally:
         await form.close()
-    return raw, (data or None)
+    return raw, data
 
 
 PHONE_COOKIE = "cv_phone"

@@ -123,3 +123,11 @@ def text_field(form: FormData, name: str) -> str:
     """A text field's raw value; an upload where text was expected counts as empty."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+async def upload_bytes(form: FormData, name: str) -> bytes | None:
+    """The bytes of a file field, or None when no file was chosen (browsers send an empty, unnamed part)."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    return await upload.read() or None
