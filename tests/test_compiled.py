@@ -47,6 +47,19 @@ def enter(client, files=None, **overrides: str):
     return client.post("/editor/essays", data=compiled_form(client, **overrides), files=files)
 
 
+def test_the_form_has_the_residents_fields_worded_for_the_author(client) -> None:
+    add_reporter(client)
+    login(client, "sunxy")
+    reporter = parse(client.get("/editor/essays/new").text)
+    resident = parse(client.get("/submit").text)
+    for name in ("headline", "body", "direction", "author_role", "author_name", "affiliation", "phone", "photo"):
+        assert reporter.find(id=name) is not None and resident.find(id=name) is not None, name
+    def role_label(page) -> str:
+        return next(label.text() for label in page.find_all("label") if label.get("for") == "author_role")
+
+    assert role_label(reporter).startswith("作者身份") and role_label(resident).startswith("您的身份")
+
+
 def test_a_reporter_enters_an_essay_and_sees_the_tracking_code_and_link(client) -> None:
     add_reporter(client)
     login(client, "sunxy")
