@@ -79,6 +79,14 @@ def fresh_database() -> str:
     return url_for(name)
 
 
+def empty_database() -> str:
+    """The URL of a new database with no schema at all (never migrated)."""
+    name = f"{_prefix()}_{next(_counter)}"
+    _blocking(lambda: _admin(f'CREATE DATABASE "{name}"'))
+    _created.append(name)
+    return url_for(name)
+
+
 def drop_all() -> None:
     names = [*_created, *([_template] if _template else [])]
     _created.clear()
