@@ -59,6 +59,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2id at the production cost takes 0.1-0.4 s per hash or check on the CI machine, and the suite
+    signs staff in thousands of times: minutes per pass spent on nothing any test asserts. In process,
+    hashes stay argon2id, salted and checked for real, at the minimal cost; servers started as
+    subprocesses (the crash and two-host tests) keep the production parameters."""
+    from argon2 import PasswordHasher
+
+    from citizenvoice.domain import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", cheap)
+        patch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not anybody's password"))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _postgres_databases() -> Iterator[None]:
     """With CITIZENVOICE_TEST_DATABASE_URL set, every app gets its own PostgreSQL database, copied
     from a migrated template (tests/pgtest.py); they are dropped when the session ends."""

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import os
 import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -79,7 +80,19 @@ def fresh_database() -> str:
     return url_for(name)
 
 
+def empty_database() -> str:
+    """The URL of a new database with no schema at all (never migrated)."""
+    name = f"{_prefix()}_{next(_counter)}"
+    _blocking(lambda: _admin(f'CREATE DATABASE "{name}"'))
+    _created.append(name)
+    return url_for(name)
+
+
 def drop_all() -> None:
+    global _connections
+    if _connections is not None:  # closed first: DROP DATABASE would otherwise have to force them out
+        connections, _connections = _connections, None
+        connections.close()
     names = [*_created, *([_template] if _template else [])]
     _created.clear()
     _blocking(lambda: _admin(*[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names]))
@@ -99,9 +112,73 @@ def execute(settings: Any, sql: str, params: tuple[Any, ...] = ()) -> int:
     return _run(settings, sql, params, fetch=False)
 
 
+class _Connections:
+    """One connection per test database, kept open on one event loop thread for the whole session: a
+    test's direct reads (the hostile-input battery checksums every table around every request) then
+    cost a query each, not a connection, a backend process and a catalogue read each. Calls on one
+    database take turns (one connection); a connection the server dropped (the fault tests stop it) is
+    replaced and the statement sent again, since a statement on a dead connection never committed."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.conns: dict[str, Any] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.thread = threading.Thread(target=self.loop.run_forever, name="pgtest-connections", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for raw in self.conns.values():
+                try:
+                    await raw.close(timeout=5)
+                except Exception:  # noqa: BLE001 - a connection the server already dropped
+                    raw.terminate()
+            await asyncio.sleep(0)  # let the transports finish closing
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    def run(self, url: str, work: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(self._run(url, work), self.loop).result(timeout=120)
+
+    async def _run(self, url: str, work: Any) -> Any:
+        import asyncpg
+
+        from citizenvoice.db import postgres
+
+        lock = self.locks.setdefault(url, asyncio.Lock())
+        async with lock:
+            for attempt in (1, 2):
+                raw = self.conns.get(url)
+                if raw is None or raw.is_closed():
+                    raw = self.conns[url] = await postgres.connect(url)
+                    await postgres._load_id_tables(raw)
+                try:
+                    return await work(raw)
+                except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, ConnectionError) as exc:
+                    self.conns.pop(url, None)
+                    raw.terminate()
+                    if attempt == 2:
+                        raise exc
+        raise AssertionError("unreachable")
+
+
+_connections: _Connections | None = None
+
+
+def _on_connection(url: str, work: Any) -> Any:
+    """``await work(raw)`` on the session's connection to ``url`` (see :class:`_Connections`)."""
+    global _connections
+    if _connections is None:
+        _connections = _Connections()
+    return _connections.run(url, work)
+
+
 def _run(settings: Any, sql: str, params: tuple[Any, ...], *, fetch: bool) -> Any:
     if getattr(settings, "database_url", ""):
-        return _blocking(lambda: _pg_run(settings.database_url, sql, params, fetch))
+        return _on_connection(settings.database_url, lambda raw: _pg_run(raw, sql, params, fetch))
     conn = sqlite3.connect(settings.db_path, isolation_level=None)
     try:
         cur = conn.execute(sql, params)
@@ -110,17 +187,12 @@ def _run(settings: Any, sql: str, params: tuple[Any, ...], *, fetch: bool) -> An
         conn.close()
 
 
-async def _pg_run(url: str, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
-    from citizenvoice.db import dialect, postgres
+async def _pg_run(raw: Any, sql: str, params: tuple[Any, ...], fetch: bool) -> Any:
+    from citizenvoice.db import dialect
 
-    raw = await postgres.connect(url)
-    try:
-        await postgres._load_id_tables(raw)
-        cur = await dialect.PgConnection(raw).execute(sql, params)
-        await _advance_sequence(raw, sql)
-        return [tuple(r) for r in await cur.fetchall()] if fetch else cur.rowcount
-    finally:
-        await raw.close()
+    cur = await dialect.PgConnection(raw).execute(sql, params)
+    await _advance_sequence(raw, sql)
+    return [tuple(r) for r in await cur.fetchall()] if fetch else cur.rowcount
 
 
 def tables(settings: Any) -> list[str]:
@@ -142,7 +214,7 @@ def table_rows(settings: Any, table: str) -> list[tuple[Any, ...]]:
 def records(settings: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     """Like :func:`query`, with rows that also answer ``row["column"]`` (sqlite3.Row / dialect.Row)."""
     if getattr(settings, "database_url", ""):
-        return _blocking(lambda: _pg_records(settings.database_url, sql, params))
+        return _on_connection(settings.database_url, lambda raw: _pg_records(raw, sql, params))
     conn = sqlite3.connect(settings.db_path, isolation_level=None)
     conn.row_factory = sqlite3.Row
     try:
@@ -151,14 +223,10 @@ def records(settings: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         conn.close()
 
 
-async def _pg_records(url: str, sql: str, params: tuple[Any, ...]) -> list[Any]:
-    from citizenvoice.db import dialect, postgres
+async def _pg_records(raw: Any, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    from citizenvoice.db import dialect
 
-    raw = await postgres.connect(url)
-    try:
-        return await (await dialect.PgConnection(raw).execute(sql, params)).fetchall()
-    finally:
-        await raw.close()
+    return await (await dialect.PgConnection(raw).execute(sql, params)).fetchall()
 
 
 def move_sqlite_file(db_path: Any, url: str) -> None:
@@ -223,19 +291,14 @@ class SyncPg:
         self.url = url
 
     def execute(self, sql: str, params: Any = ()) -> _SyncCursor:
-        from citizenvoice.db import dialect, postgres
+        from citizenvoice.db import dialect
 
-        async def run() -> _SyncCursor:
-            raw = await postgres.connect(self.url)
-            try:
-                await postgres._load_id_tables(raw)
-                cur = await dialect.PgConnection(raw).execute(sql, tuple(params))
-                await _advance_sequence(raw, sql)
-                return _SyncCursor(list(await cur.fetchall()), cur.lastrowid, cur.rowcount)
-            finally:
-                await raw.close()
+        async def run(raw: Any) -> _SyncCursor:
+            cur = await dialect.PgConnection(raw).execute(sql, tuple(params))
+            await _advance_sequence(raw, sql)
+            return _SyncCursor(list(await cur.fetchall()), cur.lastrowid, cur.rowcount)
 
-        return _blocking(run)
+        return _on_connection(self.url, run)
 
     def commit(self) -> None:
         return None

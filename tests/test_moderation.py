@@ -269,6 +269,27 @@ def test_two_moderators_deciding_at_once_exactly_one_succeeds(client) -> None:
     assert essay(client, essay_id).status == decisions[0].to_status
 
 
+def test_two_moderators_claiming_at_once_one_holds_it_and_the_other_is_told(client) -> None:
+    staff = Staff(client)
+    a, b = staff.add("anna"), staff.add("bo")
+    essay_id = make_essay(client).id
+
+    async def take(user_id: int):
+        async with client.app.state.db.write() as conn:
+            claimed = await moderation.claim(conn, essay_id, user_id)
+            await asyncio.sleep(0.05)  # still open: the other moderator's claim arrives meanwhile
+            return claimed
+
+    async def both():
+        return await asyncio.gather(take(a), take(b), return_exceptions=True)
+
+    results = client.portal.call(both)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], moderation.ClaimedByOther), results
+    held = run_db(client, lambda conn: moderation.current_claim(conn, essay_id))
+    assert held is not None and [r for r in results if not isinstance(r, Exception)][0].user_id == held.user_id
+
+
 # ---------------------------------------------------------------------------------------------------
 # The queue
 

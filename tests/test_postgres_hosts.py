@@ -4,6 +4,8 @@
 - The same decision on the same queue item sent through both hosts at once: exactly one wins (303),
   the other is told the essay changed (409), and the essay carries one decision.
 - A publish through host A is on host B's cached home page at B's very next response.
+- Two hosts running ``citizenvoice migrate`` at once on a new database: each migration is applied
+  exactly once, both commands succeed, and the schema is whole.
 """
 
 from __future__ import annotations
@@ -124,3 +126,28 @@ def test_a_publish_through_host_a_is_on_host_bs_cached_page_at_once(tmp_path: Pa
         after = httpx2.get(f"{b.url}/", timeout=10)
     assert after.status_code == 200
     assert headline in after.text
+
+
+def test_two_hosts_migrating_one_new_database_at_once_apply_each_migration_once(tmp_path: Path) -> None:
+    from citizenvoice import db
+
+    crash_test = load_crash_test()
+    url = pgtest.empty_database()
+    hosts = [subprocess.Popen([*crash_test.cli(), "migrate"], env=crash_test.server_env(tmp_path / name, **_env(url)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name in ("a", "b")]  # fmt: skip
+    outputs = [host.communicate(timeout=180) for host in hosts]
+    assert [host.returncode for host in hosts] == [0, 0], outputs
+    said = sorted(out.strip().splitlines()[-1] for out, _ in outputs)
+    # One applied the lot; the other waited for the migration lock and then found nothing to do.
+    assert said[0].startswith("applied: 0001_core, ") and said[1] == "database is up to date", outputs
+    expected = [m.version for m in db.available_migrations(db.PG_MIGRATIONS_DIR)]
+    rows = pgtest.query(_settings_for(url), "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version")
+    assert rows == [(v, 1) for v in expected]
+    assert pgtest.query(_settings_for(url), "SELECT count(*) FROM directions")[0][0] > 0  # the seeded boards, once
+
+
+def _settings_for(url: str):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    return SimpleNamespace(database_url=url)

@@ -44,6 +44,20 @@ def open_database(settings: Any, readers: int = 4) -> Any:
     return Database(settings.db_path, readers=readers)
 
 
+async def serialize(conn: Any, *keys: str) -> None:
+    """Make the rest of this write transaction run one at a time with every other write transaction that
+    serialises on one of the same ``keys`` (a rate-limit bucket and key, an essay's claim, the first
+    admin): what a read-then-write sequence needs. SQLite's writes are serial already (BEGIN IMMEDIATE),
+    so there it does nothing; on PostgreSQL it takes advisory locks (db/postgres.py). Call it before the
+    transaction's first read of what it depends on."""
+    from citizenvoice.db import dialect
+
+    if isinstance(conn, dialect.PgConnection):
+        from citizenvoice.db import postgres
+
+        await postgres.lock_keys(conn, keys)
+
+
 def errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "the database could not answer" on either backend."""
     found: tuple[type[BaseException], ...] = (sqlite3.Error,)
@@ -81,7 +95,7 @@ def unavailable_errors() -> tuple[type[BaseException], ...]:
 
 
 __all__ = [
-    "IntegrityError", "migrate_or_report", "unavailable_errors", "PG_MIGRATIONS_DIR", "errors", "is_postgres", "open_database",
+    "IntegrityError", "serialize", "migrate_or_report", "unavailable_errors", "PG_MIGRATIONS_DIR", "errors", "is_postgres", "open_database",
     "BATCH_MAX", "BUSY_TIMEOUT_MS", "LOCK_POLL_SECONDS", "MIGRATIONS_DIR", "PRAGMAS", "Database",
     "InlineConnection", "Migration", "MigrationError", "applied_versions", "available_migrations",
     "connect_sync", "migrate", "pending_migrations", "sync_connection",

@@ -1,14 +1,23 @@
 """PostgreSQL connections: an asyncpg pool per worker process, the same interface as db/sqlite.py.
 
-``write()`` is a READ COMMITTED transaction on a pooled connection that first takes one transaction-
-scoped advisory lock (``WRITE_LOCK``), so write transactions run one at a time across every host and
-worker, exactly as SQLite's BEGIN IMMEDIATE makes them. The store's read-then-write sequences (rate
-limits counted before the insert, a claim checked before it is taken) were written for that guarantee;
-the lock keeps them correct unchanged. Readers never take it and never wait for a writer. A write
-holds the lock for the few milliseconds of its statements; lifting it for transactions that need no
-such guarantee is a later, measured step (docs/architecture.md).
+There is no single writer. ``write()`` is a READ COMMITTED transaction on a pooled connection, and two
+write transactions run at the same time unless they touch the same rows or ask for the same key:
 
-``write_at_once`` is an ordinary write transaction: there is no single writer thread to batch for.
+* An invariant about one row is a conditional UPDATE (``… WHERE id = ? AND version = ?``, a lease's
+  ``… AND (holder = ? OR expires_at < ?)``): READ COMMITTED waits for the row lock of a concurrent
+  writer and re-evaluates the WHERE against the committed row, so of two decisions on one essay
+  exactly one updates a row and the other sees rowcount 0 (StaleVersion, 409). Uniqueness is a
+  constraint (form tokens, usernames): the loser gets IntegrityError.
+* A read-then-write sequence over rows that may not exist yet (a rate limit counted before the event
+  is recorded, a claim checked before it is taken, the first admin, the sender's batch of due
+  messages) calls :func:`citizenvoice.db.serialize` with the keys it depends on: a transaction-scoped
+  advisory lock per key (:func:`lock_keys`), sorted, so only transactions on the same key wait for
+  each other. On SQLite the same call does nothing: its writes are serial already.
+
+A transaction run through ``write_at_once(fn)`` is retried (RETRIES times) when PostgreSQL aborts it
+with serialization_failure (40001) or deadlock_detected (40P01); a ``write()`` block cannot be re-run
+from here, so it takes its locks first (``serialize`` before any UPDATE) and touches rows in one order.
+docs/architecture.md lists which transactions use what.
 """
 
 from __future__ import annotations
@@ -26,10 +35,11 @@ from citizenvoice.db import dialect
 T = TypeVar("T")
 log = logging.getLogger("citizenvoice.db")
 
-WRITE_LOCK = 0x63760001  # pg_advisory_xact_lock key of write transactions ("cv" 1)
 MIGRATE_LOCK = 0x63760002  # pg_advisory_lock key of `citizenvoice migrate`
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 60.0
+RETRIES = 5  # attempts of a write_at_once transaction that PostgreSQL aborted to keep it consistent
+RETRY_STATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 
 # Connection errors: the server went away, refused us, or the pool could not reach it.
 # Narrow on purpose: web/errors.py answers these with the 503 page on either backend, so no OSError
@@ -103,16 +113,24 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[dialect.PgConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One READ COMMITTED write transaction: committed when the block ends, rolled back if it raises."""
         pool = await self._ensure_pool()
         async with pool.acquire() as raw:
             async with raw.transaction(isolation="read_committed"):
-                await raw.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
                 yield dialect.PgConnection(raw)
 
     async def write_at_once(self, transaction: Callable[[Any], Awaitable[T]]) -> T:
-        async with self.write() as conn:
-            return await transaction(conn)
+        """``transaction(conn)`` in one write transaction, run again if PostgreSQL aborted it (40001, 40P01)."""
+        for attempt in range(1, RETRIES + 1):
+            try:
+                async with self.write() as conn:
+                    return await transaction(conn)
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate not in RETRY_STATES or attempt == RETRIES:
+                    raise
+                log.info("write transaction retried (%s, attempt %d)", exc.sqlstate, attempt)
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[dialect.PgConnection]:
@@ -131,6 +149,13 @@ class Database:
             async with conn.execute("SELECT count(*) FROM schema_migrations") as cur:
                 row = await cur.fetchone()
         return bool(row and row[0] > 0)
+
+
+async def lock_keys(conn: dialect.PgConnection, keys: tuple[str, ...]) -> None:
+    """Transaction-scoped advisory locks on ``keys`` (64-bit hashes of the text), in sorted order so two
+    transactions asking for the same keys cannot deadlock on them; released at commit or rollback."""
+    for key in sorted(set(keys)):
+        await conn.raw.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
 
 
 def _reason(exc: BaseException) -> str:

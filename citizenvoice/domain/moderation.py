@@ -24,6 +24,7 @@ from typing import Any
 
 import aiosqlite
 
+from citizenvoice import db
 from citizenvoice.domain import lifecycle, screening, submission
 from citizenvoice.domain.screening import Flag, Screener, ScreenerCache
 from citizenvoice.model import review
@@ -312,6 +313,7 @@ async def current_claim(conn: aiosqlite.Connection, essay_id: int) -> store.Clai
 
 async def claim(conn: aiosqlite.Connection, essay_id: int, user_id: int, *, takeover: bool = False) -> store.Claim:
     """Claim (or extend one's own claim on) the essay for CLAIM_SECONDS; ClaimedByOther unless taking over."""
+    await db.serialize(conn, f"claim:{essay_id}")  # two moderators claiming at once: one holds it
     now = clock()
     held = live(await store.get_claim(conn, essay_id), now)
     if held is not None and held.user_id != user_id:
@@ -328,6 +330,7 @@ async def claim(conn: aiosqlite.Connection, essay_id: int, user_id: int, *, take
 
 async def release(conn: aiosqlite.Connection, essay_id: int, user_id: int) -> bool:
     """Give up one's own live claim; False if there was none to give up."""
+    await db.serialize(conn, f"claim:{essay_id}")
     held = live(await store.get_claim(conn, essay_id), clock())
     if held is None or held.user_id != user_id:
         return False
@@ -337,6 +340,7 @@ async def release(conn: aiosqlite.Connection, essay_id: int, user_id: int) -> bo
 
 
 async def ensure_not_claimed_by_other(conn: aiosqlite.Connection, essay_id: int, user_id: int) -> None:
+    await db.serialize(conn, f"claim:{essay_id}")  # a claim taken meanwhile is seen, not overtaken
     now = clock()
     held = live(await store.get_claim(conn, essay_id), now)
     if held is not None and held.user_id != user_id:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from citizenvoice import db
 from citizenvoice.domain import compiled, lifecycle, printexport
 from citizenvoice.domain.messaging import notify
 from citizenvoice.model.essays import Action, Actor, Status
@@ -117,6 +118,8 @@ def printed_edition(page: PrintPage) -> str:
 
 
 async def _page(conn: aiosqlite.Connection, page_id: int, *, states: tuple[str, ...] | None = None) -> PrintPage:
+    if states is not None:  # a write that depends on the page's state: one at a time per page
+        await db.serialize(conn, f"print-page:{page_id}")
     page = await store.get_page(conn, page_id)
     if page is None:
         raise PrintDeskError("版面不存在。", 404)
@@ -126,6 +129,8 @@ async def _page(conn: aiosqlite.Connection, page_id: int, *, states: tuple[str, 
 
 
 async def place(conn: aiosqlite.Connection, page_id: int, essay_id: int, user_id: int, city: str) -> None:
+    # One essay on one page, a page's free slots counted before it is filled: both keys, in one call.
+    await db.serialize(conn, f"print-page:{page_id}", f"print-essay:{essay_id}")
     page = await _page(conn, page_id, states=("draft",))
     essay = await essay_store.get_essay(conn, essay_id)
     if essay is None or essay.status != Status.PUBLISHED or not essay.consent_print:

@@ -2,8 +2,9 @@
 
 The counters are rows in ``rate_events`` keyed by a keyed hash of the IP address or phone number (so
 neither is kept in clear there). :func:`hit` checks every limit and then records one event under each,
-inside the caller's write transaction: BEGIN IMMEDIATE serialises writers across processes, so two
-workers cannot both see "4 of 5" and both let a sixth request through. A refused attempt records
+inside the caller's write transaction, serialised per key (BEGIN IMMEDIATE on SQLite, an advisory
+lock per bucket and key on PostgreSQL: db.serialize), so two workers or hosts cannot both see "4 of 5"
+and both let a sixth request through. A refused attempt records
 nothing, so the window ends an hour after the last *accepted* submission, not after the last knock.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from citizenvoice import db
 from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.settings import Settings
 from citizenvoice.store import ratelimit as store
@@ -100,6 +102,8 @@ async def hit(conn: aiosqlite.Connection, secret: str, checks: Sequence[tuple[Li
     """Count one attempt against each (limit, raw key); RateLimited, recording nothing, if any is full."""
     at = now()
     keyed = [(limit, keyed_hash(secret, f"rate:{limit.bucket}", _key(limit, key))) for limit, key in checks]
+    # Count-then-record: concurrent attempts on the same key take turns (a no-op on SQLite).
+    await db.serialize(conn, *(f"rate:{limit.bucket}:{key_hash}" for limit, key_hash in keyed))
     for limit, key_hash in keyed:
         count, oldest = await store.window(conn, limit.bucket, key_hash, since=at - limit.window)
         if count >= limit.limit:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
+from citizenvoice import db
 from citizenvoice.domain import accounts, administration
 from citizenvoice.store import admin as admin_store
 from citizenvoice.store import setup as setup_store
@@ -111,6 +112,7 @@ async def create_first_admin(
     message per field. ``avoid``: the names a password must not be built on (the paper's, the site's).
     Returns the new user's id.
     """
+    await db.serialize(conn, "first-admin")  # two browsers with one link: the second finds it used
     if not await token_usable(conn, token, now=now):
         raise NotFound
     errors = _form_errors(form, avoid)

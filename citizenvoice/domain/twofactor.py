@@ -27,6 +27,7 @@ import aiosqlite
 import pyotp
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from citizenvoice import db as database
 from citizenvoice.domain import accounts
 from citizenvoice.model.staff import User
 from citizenvoice.settings import TWO_FACTOR_POLICIES
@@ -275,6 +276,7 @@ async def with_second_factor(
     """
     now = time.time()
     async with db.write() as conn:
+        await database.serialize(conn, f"2fa:{user.id}")  # one code, two requests: the replay guard holds
         enrolment = await store.get(conn, user.id)
         if enrolment is None:
             raise CodeRefused("totp_code", "您的账号没有开启两步验证。")
@@ -348,6 +350,7 @@ async def confirm_enrolment(
 
     if not replacing:
         async with db.write() as conn:
+            await database.serialize(conn, f"2fa:{user.id}")
             if await store.is_enrolled(conn, user.id):  # enrolled meanwhile, in another tab
                 raise CodeRefused("current_code", NEED_CURRENT)
             return await store_it(conn)

@@ -13,6 +13,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from citizenvoice import db
 from citizenvoice.domain import ratelimit
 from citizenvoice.domain.keys import keyed_hash
 from citizenvoice.domain.messaging import notify
@@ -59,6 +60,7 @@ async def issue(conn: Any, secret: str, settings: Settings, phone: str, address:
     """Store a new code and queue its SMS in the caller's transaction; CodeRefused if too soon or
     over a limit (then nothing is written)."""
     now = _now()
+    await db.serialize(conn, f"code:{phone_key(secret, phone)}")  # "too soon" is read, then a code written
     latest = await store.latest_code(conn, phone_key(secret, phone))
     if latest is not None:
         age = (now - dt.datetime.fromisoformat(latest.created_at.replace("Z", "+00:00"))).total_seconds()

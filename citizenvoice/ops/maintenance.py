@@ -5,6 +5,12 @@ A backup is a directory (or a ``.tar.gz`` of one) holding ``citizenvoice.db``, `
 ``manifest.json``. The database is copied with SQLite's online backup API in one step, which reads a
 single consistent snapshot while the server keeps writing (WAL readers never block the writer), so
 no downtime is needed and no half-written transaction is ever copied.
+
+On PostgreSQL (``CITIZENVOICE_DATABASE_URL``) the same commands, arguments and messages: the backup
+holds ``citizenvoice.pgdump`` (pg_dump's custom format, taken in one snapshot with the manifest's
+counts: db/pgdump.py) instead of ``citizenvoice.db``; restore replaces the database in one transaction;
+check reads the catalogue for what PostgreSQL can say is broken. A backup restores onto the backend it
+came from (``citizenvoice migrate-to-postgres`` moves a SQLite site across).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from citizenvoice import db as database
+from citizenvoice.db import pgdump
 from citizenvoice.domain import privacy, sitesettings
 from citizenvoice.model.essays import normalize_tracking_code
 from citizenvoice.ops.commands import command, run_async
@@ -32,6 +39,7 @@ from citizenvoice.store import admin as admin_store
 from citizenvoice.store import essays as essay_store
 
 DB_NAME = "citizenvoice.db"
+PG_DB_NAME = "citizenvoice.pgdump"
 MEDIA_NAME = "media"
 MANIFEST_NAME = "manifest.json"
 BACKUP_FORMAT = "citizenvoice-backup/1"
@@ -83,7 +91,7 @@ def snapshot_database(source: Path, target: Path) -> None:
 
 
 def create_backup(settings: Settings, target: Path) -> dict[str, Any]:
-    if not settings.db_path.exists():
+    if not settings.database_url and not settings.db_path.exists():
         raise OperationError(f"no database at {settings.db_path}")
     if target.exists() and (_is_archive(target) or any(target.iterdir())):
         raise OperationError(f"{target} already exists; choose a new name so no backup is overwritten")
@@ -102,13 +110,19 @@ def create_backup(settings: Settings, target: Path) -> dict[str, Any]:
 
 def _write_backup_dir(settings: Settings, directory: Path) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
-    db_copy = directory / DB_NAME
-    snapshot_database(settings.db_path, db_copy)
-    with database.sync_connection(db_copy, readonly=True) as conn:
-        problems = admin_store.integrity_problems(conn)
-        counts = admin_store.table_counts(conn)
-        migrations = admin_store.applied_migrations(conn)
-        referenced = admin_store.referenced_media(conn)
+    if settings.database_url:
+        db_copy = directory / PG_DB_NAME
+        found = _pg(lambda: pgdump.dump(settings.database_url, db_copy, more=admin_store.referenced_photos))
+        _pg(lambda: pgdump.verify(db_copy))
+        problems, counts, migrations, referenced = found.problems, found.table_counts, found.migrations, found.extra
+    else:
+        db_copy = directory / DB_NAME
+        snapshot_database(settings.db_path, db_copy)
+        with database.sync_connection(db_copy, readonly=True) as conn:
+            problems = admin_store.integrity_problems(conn)
+            counts = admin_store.table_counts(conn)
+            migrations = admin_store.applied_migrations(conn)
+            referenced = admin_store.referenced_media(conn)
     if problems:
         raise OperationError("the backup copy failed its integrity check: " + "; ".join(problems[:5]))
     # Media after the snapshot: every photo the snapshot references existed before it was taken.
@@ -117,7 +131,8 @@ def _write_backup_dir(settings: Settings, directory: Path) -> dict[str, Any]:
         "format": BACKUP_FORMAT,
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "app_version": _version(),
-        "database": {"file": DB_NAME, "bytes": db_copy.stat().st_size, "sha256": _sha256(db_copy)},
+        "database": {"file": db_copy.name, "dialect": "postgresql" if settings.database_url else "sqlite",
+                     "bytes": db_copy.stat().st_size, "sha256": _sha256(db_copy)},
         "migrations": migrations,
         "table_counts": counts,
         "media": media,
@@ -150,20 +165,24 @@ def _backup_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", type=Path, help="a new directory, or a file name ending in .tar.gz")
 
 
-def _sqlite_only(settings: Settings, name: str) -> int | None:
-    """backup, restore and check read the SQLite file; on PostgreSQL they refuse rather than act on a
-    stale file beside it (pg_dump / pg_restore: docs/operations.md, "PostgreSQL: two app hosts")."""
-    if not getattr(settings, "database_url", ""):
-        return None
-    print(f"{name}: this site's data is in PostgreSQL (CITIZENVOICE_DATABASE_URL); use pg_dump / pg_restore"
-          " as docs/operations.md describes", file=sys.stderr)
-    return 1
+def _pg(step: Any) -> Any:
+    """A PostgreSQL step of backup/restore/check, its failures (a missing pg_dump, an unreachable
+    server) told as an OperationError: the command's own message, not a traceback."""
+    try:
+        return step()
+    except pgdump.DumpError as exc:
+        raise OperationError(str(exc)) from None
+    except (OSError, TimeoutError, *database.errors()) as exc:
+        raise OperationError(f"PostgreSQL: {type(exc).__name__}: {exc}") from None
+
+
+def _target(settings: Settings) -> str:
+    """The database a message names: the SQLite file, or the URL without its password."""
+    return pgdump.display_url(settings.database_url) if settings.database_url else str(settings.db_path)
 
 
 @command("backup", "back up the database and media while the site keeps running", _backup_args)
 def backup(args: argparse.Namespace, settings: Settings) -> int:
-    if (refused := _sqlite_only(settings, "backup")) is not None:
-        return refused
     try:
         manifest = create_backup(settings, args.path)
     except OperationError as exc:
@@ -190,15 +209,31 @@ def _unpack(source: Path, workdir: Path) -> Path:
     return workdir
 
 
-def verify_backup(directory: Path) -> dict[str, Any]:
+def verify_backup(directory: Path, *, postgres: bool | None = None) -> dict[str, Any]:
+    """The manifest of a sound backup; ``postgres`` names the backend it must be of (None: either)."""
     manifest_file = directory / MANIFEST_NAME
-    if not manifest_file.is_file() or not (directory / DB_NAME).is_file():
-        raise OperationError(f"{directory} has no {MANIFEST_NAME} and {DB_NAME}: not a CitizenVoice backup")
+    if postgres is None:
+        postgres = (directory / PG_DB_NAME).is_file()
+    name = PG_DB_NAME if postgres else DB_NAME
+    other = DB_NAME if postgres else PG_DB_NAME
+    if manifest_file.is_file() and (directory / other).is_file() and not (directory / name).is_file():
+        raise OperationError(
+            "this backup holds a PostgreSQL database and this site uses SQLite" if not postgres else
+            "this backup holds a SQLite database and this site uses PostgreSQL; restore it on a SQLite"
+            " site and run `citizenvoice migrate-to-postgres`")  # fmt: skip
+    if not manifest_file.is_file() or not (directory / name).is_file():
+        raise OperationError(f"{directory} has no {MANIFEST_NAME} and {name}: not a CitizenVoice backup")
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     if manifest.get("format") != BACKUP_FORMAT:
         raise OperationError(f"unknown backup format: {manifest.get('format')!r}")
-    if _sha256(directory / DB_NAME) != manifest["database"]["sha256"]:
+    if _sha256(directory / name) != manifest["database"]["sha256"]:
         raise OperationError("the database file does not match the manifest's checksum")
+    if postgres:
+        try:
+            pgdump.verify(directory / name)
+        except pgdump.DumpError:
+            raise OperationError("the backup's database failed its integrity check") from None
+        return manifest
     with database.sync_connection(directory / DB_NAME, readonly=True) as conn:
         problems = admin_store.integrity_problems(conn)
     if problems:
@@ -210,11 +245,15 @@ def restore_backup(settings: Settings, source: Path, *, force: bool) -> dict[str
     """Put a backup in place of the configured database and media. Stop the server first."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = _unpack(source, Path(tmp))
-        manifest = verify_backup(directory)
-        _refuse_unless_forced(settings.db_path, force)
-        _restore_database(directory / DB_NAME, settings.db_path)
+        manifest = verify_backup(directory, postgres=bool(settings.database_url))
+        if settings.database_url:
+            _refuse_unless_forced_pg(settings, force)
+            _pg(lambda: pgdump.restore(settings.database_url, directory / PG_DB_NAME))
+        else:
+            _refuse_unless_forced(settings.db_path, force)
+            _restore_database(directory / DB_NAME, settings.db_path)
         moved = _restore_media(directory / MEDIA_NAME, settings.media_path)
-    database.migrate(settings.db_path)  # a backup from an older release is brought up to date
+    _pg(lambda: database.migrate(settings.database))  # a backup from an older release is brought up to date
     manifest["previous_media_moved_to"] = str(moved) if moved else None
     return manifest
 
@@ -226,6 +265,14 @@ def _refuse_unless_forced(db_path: Path, force: bool) -> None:
         occupied = admin_store.holds_content(conn)
     if occupied:
         raise OperationError(f"{db_path} already holds essays or users; add --force to overwrite it")
+
+
+def _refuse_unless_forced_pg(settings: Settings, force: bool) -> None:
+    if force:
+        return
+    counts = _pg(lambda: pgdump.facts(settings.database_url)).table_counts
+    if counts.get("essays") or counts.get("users"):
+        raise OperationError(f"{_target(settings)} already holds essays or users; add --force to overwrite it")
 
 
 def _restore_database(backup_db: Path, db_path: Path) -> None:
@@ -266,15 +313,13 @@ def _restore_args(p: argparse.ArgumentParser) -> None:
 
 @command("restore", "restore a backup (stop the server first)", _restore_args)
 def restore(args: argparse.Namespace, settings: Settings) -> int:
-    if (refused := _sqlite_only(settings, "restore")) is not None:
-        return refused
     try:
         manifest = restore_backup(settings, args.path, force=args.force)
     except OperationError as exc:
         print(f"restore refused: {exc}", file=sys.stderr)
         return 2
     print(
-        f"restored {settings.db_path} from the backup of {manifest['created_at']}"
+        f"restored {_target(settings)} from the backup of {manifest['created_at']}"
         f" ({manifest['table_counts'].get('essays', 0)} essays, {len(manifest['media'])} media files)"
     )
     if manifest["previous_media_moved_to"]:
@@ -298,6 +343,8 @@ class CheckReport:
 
 def run_checks(settings: Settings) -> CheckReport:
     report = CheckReport()
+    if settings.database_url:
+        return _run_checks_pg(settings, report)
     if not settings.db_path.exists():
         report.problems.append(f"no database at {settings.db_path} (run `citizenvoice migrate`)")
         return report
@@ -311,8 +358,23 @@ def run_checks(settings: Settings) -> CheckReport:
     return report
 
 
-def _check_migrations(report: CheckReport, applied: list[str]) -> None:
-    available = [m.name for m in database.available_migrations()]
+def _run_checks_pg(settings: Settings, report: CheckReport) -> CheckReport:
+    try:
+        found = _pg(lambda: pgdump.facts(settings.database_url, more=admin_store.referenced_photos))
+    except OperationError as exc:
+        report.problems.append(f"cannot read the database at {_target(settings)}: {exc}")
+        return report
+    if not found.migrations:
+        report.problems.append(f"no database at {_target(settings)} (run `citizenvoice migrate`)")
+        return report
+    report.problems += [f"integrity: {p}" for p in found.problems]
+    _check_migrations(report, found.migrations, database.PG_MIGRATIONS_DIR)
+    _check_media(report, settings.media_path, found.extra or set())
+    return report
+
+
+def _check_migrations(report: CheckReport, applied: list[str], directory: Path = database.MIGRATIONS_DIR) -> None:
+    available = [m.name for m in database.available_migrations(directory)]
     pending = [name for name in available if name not in applied]
     unknown = [name for name in applied if name not in available]
     report.problems += [f"migration not applied: {name}" for name in pending]
@@ -332,8 +394,6 @@ def _check_media(report: CheckReport, media_dir: Path, referenced: set[str]) -> 
 
 @command("check", "check database integrity, migrations and media; non-zero exit on problems")
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    if (refused := _sqlite_only(settings, "check")) is not None:
-        return refused
     report = run_checks(settings)
     for note in report.notes:
         print(f"ok: {note}")
@@ -357,8 +417,10 @@ def purge(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     report = run_async(settings, work)
-    with database.sync_connection(settings.db_path) as conn:
-        truncated = admin_store.truncate_wal(conn)
+    truncated = True  # PostgreSQL has no WAL file of ours to empty; VACUUM reclaims erased rows' space
+    if not settings.database_url:
+        with database.sync_connection(settings.db_path) as conn:
+            truncated = admin_store.truncate_wal(conn)
     print(report.summary() + ("" if truncated else " (WAL busy; it is emptied on the next run)"))
     return 0
 

@@ -426,6 +426,11 @@ async def delete_old_login_failures(conn: aiosqlite.Connection, *, before: float
         return cur.rowcount
 
 
+async def referenced_photos(conn: aiosqlite.Connection) -> set[str]:
+    """The photos essays refer to (``referenced_media`` for an async connection: PostgreSQL's backup)."""
+    return {r[0] for r in await fetch_all(conn, "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL")}
+
+
 # ---------------------------------------------------------------------------------------------------
 # Maintenance (plain sqlite3: the command line runs these with the server possibly up)
 

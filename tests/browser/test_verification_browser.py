@@ -110,7 +110,7 @@ def test_with_javascript_the_button_counts_down_in_place(pages: PageFactory, ver
                         name="孙秀英")
     url = page.url
     page.click("button:has-text('获取验证码')")
-    # disabled at once, then counting down once the code is sent (a slow machine sees the gap)
+    # The button is disabled at the click and counts down once the answer is in: wait for the answer.
     page.wait_for_selector("[data-code-button]:disabled:has-text('秒后可重新获取')")
     assert re.search(r"\d+ 秒后可重新获取", page.inner_text("[data-code-button]"))
     assert "验证码已发送到 136****0000" in page.inner_text("#code-notice")
