@@ -20,9 +20,9 @@ import asyncpg
 
 from citizenvoice.db import dialect
 
-# Rows the migrations themselves insert (boards, reasons, word lists, versions, targets): the copy
-# replaces them with the site's own. Any other row in the target means it is not empty.
-SEEDED = frozenset({"directions", "list_versions", "rejection_reasons", "screening_words", "voice_targets"})
+# Rows the migrations themselves insert (boards, reasons, word lists, versions, targets, the message
+# sender's lease of 0016): the copy replaces them with the site's own. Any other row in the target means it is not empty.
+SEEDED = frozenset({"directions", "leases", "list_versions", "rejection_reasons", "screening_words", "voice_targets"})
 SKIPPED = frozenset({"schema_migrations"})
 # Derived columns PostgreSQL has and SQLite does not; filled by the caller afterwards (search).
 DERIVED = {"search_docs": {"folded_headline": "", "folded": ""}}

@@ -427,16 +427,22 @@ async def _load_docs(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Se
 
 
 # ---------------------------------------------------------------------------------------------
-# PostgreSQL: the folded text with pg_trgm (migrations/postgresql/0005_search.sql)
+# PostgreSQL: a character and bigram index over the folded text (migrations/postgresql/0030)
 #
 # The same matching semantics as above, checked on the folded (NFKC + casefolded) text that Python
 # computes for both databases: a term matches where it is a substring of the folded headline, byline
-# or body. The three fields are joined by a newline, which no term holds, so no match spans two. A
-# trigram GIN index answers LIKE '%term%' for terms of three or more characters; for one or two
-# characters pg_trgm extracts no trigram and the scan reads every document's folded text, which is
-# correct but costs time in proportion to the index (see bench/RESULTS.md). ``~~`` is LIKE written so
-# db/dialect.py leaves it case-sensitive (it turns the word LIKE into ILIKE for SQLite's semantics).
-# Order: headline hits first, then newest first (there is no bm25 here; see docs/architecture.md).
+# or body. The three fields are joined by a newline, which no term holds, so no match spans two.
+# ``cv_search_grams(folded)`` is every distinct character and character pair of the text, and a GIN
+# index over it (an expression index: the arrays are never stored) answers the same questions as
+# SQLite's character and bigram columns: a term of one or two characters is one key, and the index's
+# answer is exact; a longer term is the intersection of its bigrams (rare keys, so few candidates),
+# confirmed by LIKE on the folded text. pg_trgm was the first design: it cannot narrow a term shorter
+# than three characters and read every essay (bench/RESULTS.md has both measured).
+# ``~~`` is LIKE written so db/dialect.py leaves it case-sensitive (it turns the word LIKE into ILIKE
+# for SQLite's semantics).
+# Order, as on SQLite: headline hits first; up to RANK_CAP matches the rest newest first (there is no
+# bm25 here; see docs/architecture.md), and above it each tier newest first by essay id, so a common
+# term costs a page and a count rather than a sort of every match.
 
 
 def _on_postgres(conn: object) -> bool:
@@ -465,12 +471,11 @@ async def _pg_rebuild(conn: aiosqlite.Connection, batch: int) -> int:
         )
         if not ids:
             return count
-        for doc in (await _load_docs(conn, ids)).values():
-            headline, folded = _folded(doc)
-            await conn.execute(
-                "UPDATE search_docs SET folded_headline = ?, folded = ? WHERE essay_id = ?",
-                (headline, folded, doc.essay_id),
-            )
+        # One round trip a batch: moving a 100,000-essay site spent most of its minutes here, row by row.
+        await conn.executemany(
+            "UPDATE search_docs SET folded_headline = ?, folded = ? WHERE essay_id = ?",
+            [(*_folded(doc), doc.essay_id) for doc in (await _load_docs(conn, ids)).values()],
+        )
         count, after = count + len(ids), ids[-1]
 
 
@@ -478,26 +483,77 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _pg_match(terms: list[str], column: str, direction: str | None) -> tuple[str, list[object]]:
+    """The WHERE clause that finds every term in ``column`` through its gram index."""
+    clauses = [] if direction is None else ["d.direction = ?"]
+    params: list[object] = [] if direction is None else [direction]
+    for term in terms:
+        keys = [term] if len(term) <= 2 else list(dict.fromkeys(term[i : i + 2] for i in range(len(term) - 1)))
+        clauses.append(f"cv_search_grams(d.{column}) @> ARRAY[{', '.join('?' * len(keys))}]")
+        params += keys
+        if len(term) > 2:
+            clauses.append(f"d.{column} ~~ ?")
+            params.append(_like_pattern(term))
+    return " AND ".join(clauses), params
+
+
 async def _pg_search(
     conn: aiosqlite.Connection, terms: list[str], direction: str | None, limit: int, offset: int
 ) -> SearchResults:
     needed = [t for t in terms if not any(t != u and t in u for u in terms)]
-    where = " AND ".join("d.folded ~~ ?" for _ in needed)
-    params: list[object] = [_like_pattern(t) for t in needed]
-    if direction is not None:
-        where += " AND d.direction = ?"
-        params.append(direction)
-    total = int(await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params))
-    headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
-    sql = (
-        f"SELECT d.essay_id, ({headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
-        " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
-    )
-    async with conn.execute(sql, [*[_like_pattern(t) for t in needed], *params, limit, offset]) as cur:
-        page = [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
+    where, params = _pg_match(needed, "folded", direction)
+    total = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params)  # noqa: S608
+    # A headline is short and stored inline, so LIKE on it costs less per row than its index would.
+    in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
+    like = [_like_pattern(t) for t in needed]
+    page: _Page = []
+    if total == 0:
+        pass
+    elif total <= RANK_CAP:
+        sql = (
+            f"SELECT d.essay_id, ({in_headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
+            " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
+        )
+        page = await _pg_page(conn, sql, [*like, *params, limit, offset])
+    else:
+        page = await _pg_recency_page(conn, needed, direction, (where, params), limit, offset)
     docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
     hits = [_hit(docs[essay_id], terms, hh) for essay_id, hh in page if essay_id in docs]
     return SearchResults(total=total, hits=hits, terms=terms, ranked=total <= RANK_CAP)
+
+
+async def _pg_recency_page(
+    conn: aiosqlite.Connection,
+    needed: list[str],
+    direction: str | None,
+    main: tuple[str, list[object]],
+    limit: int,
+    offset: int,
+) -> _Page:
+    """SQLite's _recency_page: headline hits, then the rest, each tier newest (highest id) first.
+
+    The first tier is found in the small headline index alone (a headline hit is a hit)."""
+    where, params = main
+    head_where, head_params = _pg_match(needed, "folded_headline", direction)
+    n_head = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {head_where}", head_params)  # noqa: S608
+    page: _Page = []
+    if offset < n_head:
+        sql = f"SELECT d.essay_id, true FROM search_docs d WHERE {head_where} ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"  # noqa: S608
+        page += await _pg_page(conn, sql, [*head_params, limit, offset])
+    if limit - len(page) > 0:
+        in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
+        sql = (
+            f"SELECT d.essay_id, false FROM search_docs d WHERE {where} AND NOT ({in_headline})"  # noqa: S608
+            " ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"
+        )
+        like = [_like_pattern(t) for t in needed]
+        page += await _pg_page(conn, sql, [*params, *like, limit - len(page), max(0, offset - n_head)])
+    return page
+
+
+async def _pg_page(conn: aiosqlite.Connection, sql: str, params: list[object]) -> _Page:
+    async with conn.execute(sql, params) as cur:
+        return [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
 
 
 async def _count_sql(conn: aiosqlite.Connection, sql: str, params: list[object]) -> int:
