@@ -538,17 +538,34 @@ async def _pg_recency_page(
     n_head = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {head_where}", head_params)  # noqa: S608
     page: _Page = []
     if offset < n_head:
-        sql = f"SELECT d.essay_id, true FROM search_docs d WHERE {head_where} ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"  # noqa: S608
-        page += await _pg_page(conn, sql, [*head_params, limit, offset])
+        page += [(i, True) for i in await _pg_newest(conn, head_where, head_params, limit, offset, n_head)]
     if limit - len(page) > 0:
         in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
-        sql = (
-            f"SELECT d.essay_id, false FROM search_docs d WHERE {where} AND NOT ({in_headline})"  # noqa: S608
-            " ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"
-        )
-        like = [_like_pattern(t) for t in needed]
-        page += await _pg_page(conn, sql, [*params, *like, limit - len(page), max(0, offset - n_head)])
+        rest = f"{where} AND NOT ({in_headline})"
+        rest_params = [*params, *[_like_pattern(t) for t in needed]]
+        found = await _pg_newest(conn, rest, rest_params, limit - len(page), max(0, offset - n_head), 0)
+        page += [(i, False) for i in found]
     return page
+
+
+async def _pg_newest(
+    conn: aiosqlite.Connection, where: str, params: list[object], limit: int, offset: int, matches: int
+) -> list[int]:
+    """The ids of one page of matches, newest first, reading only the newest essays' rows.
+
+    A GIN index cannot give its matches in id order, so "ORDER BY essay_id DESC LIMIT 20" would read
+    every match (85,000 rows for 的 at 100,000 essays). Instead the scan is confined to the ids above a
+    bound (the index's bitmap ANDed with the primary key's range) sized from how dense the matches
+    are (``matches``, 0 when unknown), and the bound is lowered until the page is full or the range
+    holds every id. The ids above the bound are exactly the newest, so the page is exact."""
+    top = await _count_sql(conn, "SELECT coalesce(max(essay_id), 0) FROM search_docs", [])
+    span = (offset + limit) * 2 * (top // matches if matches else 8) + 64
+    sql = f"SELECT d.essay_id FROM search_docs d WHERE {where} AND d.essay_id > ? ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"  # noqa: S608
+    while True:
+        ids = await _ids(conn, sql, (*params, top - span, limit, offset))
+        if len(ids) == limit or top - span < 0:
+            return ids
+        span *= 4
 
 
 async def _pg_page(conn: aiosqlite.Connection, sql: str, params: list[object]) -> _Page:
