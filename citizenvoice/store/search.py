@@ -499,12 +499,17 @@ def _pg_match(terms: list[str], column: str, direction: str | None) -> tuple[str
 
 # Planner settings for the search's statements (SET LOCAL: this transaction only). The grams are an
 # expression index, so any plan that filters rows instead of reading the index recomputes them, a few
-# ms an essay: priced at that cost (migration 0030) no such plan looks cheap, and plain index scans are
-# off, so "the newest 20" cannot walk the primary key filtering row by row either — every lookup is a
-# bitmap from the GIN index. The honest price makes a 20 ms query look like a costly one, which would
+# ms an essay: priced at that cost (migration 0030) no such plan looks cheap, but a bitmap scan's
+# recheck is priced the same way although it runs only for lossy pages, so for a term in nearly every
+# essay a sequential scan looked no dearer (and recomputed 85,000 rows), and "the newest 20" walked the
+# primary key filtering row by row. Sequential and plain index scans are therefore off: every lookup
+# is a bitmap from the GIN index. The honest price makes a 20 ms query look like a costly one, which would
 # switch JIT compilation on (0.8 s at 100,000 essays); and a bitmap that outgrows work_mem turns lossy,
 # which means recomputing every row of a lossy page, so it gets room for a million essays.
-_PG_PLANNER = ("SET LOCAL jit = off", "SET LOCAL enable_indexscan = off", "SET LOCAL work_mem = '64MB'")
+_PG_PLANNER = (
+    "SET LOCAL jit = off", "SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off",
+    "SET LOCAL work_mem = '64MB'",
+)  # fmt: skip
 
 
 async def _pg_search(
