@@ -13,6 +13,11 @@ the newest 20 matches) RUNS times: p50 and p95 in ms, and the match count, which
 - ``grams``: a GIN over the distinct characters and character bigrams of the folded text
   (``cv_search_grams``, migration 0030): a 1–2 character term is one exact key; a longer term is the
   intersection of its bigrams, confirmed by LIKE on the folded text.
+
+This is the raw SQL under PostgreSQL's default planner settings; ``store.search`` adds its own
+(``_PG_PLANNER``: the default planner recomputed the grams row by row for some of these queries), so
+measure the store with ``search_side_by_side.py``. On the 2-core machine the tsv build did not finish
+in 12 minutes at 100,000 essays (bench/RESULTS.md); ``--candidates grams,trgm`` skips it.
 """
 
 from __future__ import annotations
