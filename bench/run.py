@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script
 
 import httpx2 as httpx  # noqa: E402
 
-from bench import generate, loadlib  # noqa: E402
+from bench import dbside, generate, loadlib  # noqa: E402
 from bench.loadlib import WrkResult  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -184,14 +184,16 @@ def search_totals(db: Path, queries: list[str]) -> dict[str, int]:
 # Servers
 
 
-def app_env(data_dir: Path, db: Path, media: Path, verification: bool = False) -> dict[str, str]:
+def app_env(data_dir: Path, db: Path, media: Path, verification: bool = False, database_url: str = "") -> dict[str, str]:
     """Only where the data is: the log level and everything else as production has them (the request
     log on, one JSON line per request to stderr, which the run sends to a file: app.log). With
-    ``verification`` the phone must be verified by SMS code (the default of a real SMS backend)."""
+    ``verification`` the phone must be verified by SMS code (the default of a real SMS backend). With
+    ``database_url`` the app keeps its data in that PostgreSQL database (docs/operations.md)."""
     return {
         "CITIZENVOICE_DATA_DIR": str(data_dir),
         "CITIZENVOICE_DATABASE_PATH": str(db),
         "CITIZENVOICE_MEDIA_DIR": str(media),
+        **({"CITIZENVOICE_DATABASE_URL": database_url} if database_url else {}),
         **({"CITIZENVOICE_PHONE_VERIFICATION": "required"} if verification else {}),
     }
 
@@ -608,7 +610,8 @@ def run_submits(args: argparse.Namespace, servers: Servers, picks: Picks) -> lis
 
 
 @contextlib.contextmanager
-def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Path, essay_id: int) -> Iterator[Servers]:
+def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Path, essay_id: int,
+                    database_url: str = "") -> Iterator[Servers]:
     """The app (its log in scratch/app.log), then the bare reference serving the app's essay page."""
     with contextlib.ExitStack() as stack:
         app_port = loadlib.free_port(args.ports)
@@ -616,7 +619,8 @@ def started_servers(args: argparse.Namespace, scratch: Path, db: Path, media: Pa
         print(f"starting citizenvoice serve ({args.workers} worker(s)) and the bare reference …", flush=True)
         app = stack.enter_context(
             loadlib.server(app_command(app_port, args.workers), f"{app_url}/healthz",
-                           env=app_env(scratch, db, media, args.verification), log=scratch / "app.log")  # fmt: skip
+                           env=app_env(scratch, db, media, args.verification, database_url),
+                           log=scratch / "app.log")  # fmt: skip
         )
         essay = httpx.get(f"{app_url}/essays/{essay_id}", headers={"Accept": "text/html"}, timeout=30.0)
         page = essay.content if essay.status_code == 200 else b""
@@ -651,39 +655,63 @@ def started_nginx(args: argparse.Namespace, scratch: Path, page: bytes) -> Itera
 
 
 def run_benchmark(args: argparse.Namespace) -> str:
+    """The whole table on SQLite and, with --database-url, the whole table again on PostgreSQL (the same
+    essays, moved there once), then what each database's bytes are made of."""
     pristine = ensure_database(args.essays, args.db, args.seed, args.regenerate)
+    moved_s = dbside.ensure_postgres(args.database_url, pristine) if args.database_url else None
+    parts = [run_one(args, pristine)]
+    if args.database_url:
+        parts.append(run_one(args, pristine, args.database_url, moved_s))
+    pg_sizes = dbside.postgres_sizes(args.database_url) if args.database_url else None
+    parts.append("\n".join(dbside.size_table(sum(pick_targets(pristine).counts.values()),
+                                             dbside.sqlite_sizes(pristine), pg_sizes)) + "\n")  # fmt: skip
+    return "\n".join(parts)
+
+
+def run_one(args: argparse.Namespace, pristine: Path, database_url: str = "", moved_s: float | None = None) -> str:
+    """One database's table. On PostgreSQL the app serves a scratch copy of the moved database; the
+    SQLite copy in the scratch directory is then only read for the picks (the same ids on both)."""
     load_before = os.getloadavg()[0]
     media = pristine.parent / "media"
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=pristine.parent))
     try:
-        db = working_copy(pristine, scratch)
-        picks = pick_targets(db)
-        totals = search_totals(db, [SEARCH_2, SEARCH_4])
-        with started_servers(args, scratch, db, media, picks.essay_id) as servers:
-            page = servers.page
-            with started_nginx(args, scratch, page) as nginx_url:
-                servers.nginx = nginx_url
-                cookie = ""
-                with contextlib.suppress(RuntimeError, KeyError, httpx.HTTPError):
-                    cookie = staff_cookie(servers.app, generate.STAFF[0][0], generate.PASSWORD)
-                targets = build_targets(picks, nginx_url is not None, args.pages)
-                if args.only != "submit":
-                    measure(args, targets, servers, cookie)
-                wanted = args.submit_count > 0 and args.only != "pages"
-                submits = run_submits(args, servers, picks) if wanted else []
-                app_rss = loadlib.worker_rss_mb(servers.app_pid)
-                bare_rss = loadlib.worker_rss_mb(servers.bare_pid)
-        stored = _count_new(db, picks)
-        request_log = RequestLog.read(scratch / "app.log")
-        report = Report(args, pristine, picks, totals, targets, submits, app_rss, bare_rss, stored, load_before,
-                        page_note="" if page else "nginx skipped: the essay page did not answer 200",
-                        page=page, request_log=request_log)  # fmt: skip
-        return report.markdown()
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(dbside.scratch_copy(database_url, scratch.name.replace("-", "_"))) if database_url else ""
+            return _run_one(args, pristine, scratch, media, load_before, url, moved_s)
     finally:
         if args.keep:
             print(f"kept the scratch directory {scratch}")
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_one(args: argparse.Namespace, pristine: Path, scratch: Path, media: Path, load_before: float,
+             url: str, moved_s: float | None) -> str:  # fmt: skip
+    db = pristine if url else working_copy(pristine, scratch)
+    picks = pick_targets(db)
+    queries = [SEARCH_2, SEARCH_4]
+    totals = dbside.search_totals(url, queries) if url else search_totals(db, queries)
+    print(f"— {'PostgreSQL' if url else 'SQLite'} —", flush=True)
+    with started_servers(args, scratch, db, media, picks.essay_id, url) as servers:
+        page = servers.page
+        with started_nginx(args, scratch, page) as nginx_url:
+            servers.nginx = nginx_url
+            cookie = ""
+            with contextlib.suppress(RuntimeError, KeyError, httpx.HTTPError):
+                cookie = staff_cookie(servers.app, generate.STAFF[0][0], generate.PASSWORD)
+            targets = build_targets(picks, nginx_url is not None, args.pages)
+            if args.only != "submit":
+                measure(args, targets, servers, cookie)
+            wanted = args.submit_count > 0 and args.only != "pages"
+            submits = run_submits(args, servers, picks) if wanted else []
+            app_rss = loadlib.worker_rss_mb(servers.app_pid)
+            bare_rss = loadlib.worker_rss_mb(servers.bare_pid)
+    stored = dbside.essay_count(url) - sum(picks.counts.values()) if url else _count_new(db, picks)
+    request_log = RequestLog.read(scratch / "app.log")
+    report = Report(args, pristine, picks, totals, targets, submits, app_rss, bare_rss, stored, load_before,
+                    page_note="" if page else "nginx skipped: the essay page did not answer 200",
+                    page=page, request_log=request_log, database_url=url, moved_s=moved_s)  # fmt: skip
+    return report.markdown()
 
 
 @dataclass(frozen=True)
@@ -763,6 +791,8 @@ class Report:
     page_note: str = ""
     page: bytes = b""
     request_log: RequestLog | None = None
+    database_url: str = ""  # the PostgreSQL database the app served (a scratch copy), or "" for SQLite
+    moved_s: float | None = None  # how long migrate-to-postgres took, when this run moved the data
 
     def by_key(self, key: str) -> Target | None:
         return next((t for t in self.targets if t.key == key and t.results), None)
@@ -770,10 +800,12 @@ class Report:
     def markdown(self) -> str:
         a = self.args
         m = machine()
-        db_mb = sum(p.stat().st_size for p in self.db.parent.glob(self.db.name + "*") if p.is_file()) / 2**20
+        db_mb = (dbside.postgres_sizes(self.database_url)[0] if self.database_url else
+                 sum(p.stat().st_size for p in self.db.parent.glob(self.db.name + "*") if p.is_file())) / 2**20  # fmt: skip
         pending = self.picks.counts.get("pending", 0)
         lines = [
-            f"## {m['date']} — {a.essays:,} essays ({pending:,} pending), {a.workers} worker(s){' — ' + a.label if a.label else ''}",
+            f"## {m['date']} — {a.essays:,} essays ({pending:,} pending), {a.workers} worker(s), {self.backend()}"
+            f"{' — ' + a.label if a.label else ''}",
             "",
             f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}, SQLite {m['sqlite']};"
             f" {m['wrk']}; {m['nginx']}. Commit {m['commit']}. Database {db_mb:,.0f} MiB."
@@ -796,8 +828,20 @@ class Report:
             lines += ["", self.page_note]
         return "\n".join(lines) + "\n"
 
+    def backend(self) -> str:
+        if not self.database_url:
+            return "SQLite"
+        return f"PostgreSQL {dbside.server_version(self.database_url)}"
+
     def setup_lines(self) -> list[str]:
         lines = []
+        if self.database_url:
+            moved = (f"moved there by `citizenvoice migrate-to-postgres` in {self.moved_s:,.0f} s in this run" if self.moved_s
+                     else "moved there earlier by `citizenvoice migrate-to-postgres`")  # fmt: skip
+            lines.append(f"Database: PostgreSQL, the same essays as the SQLite file ({moved}, then VACUUM ANALYZE);"
+                         " the app serves a scratch copy (CREATE DATABASE … TEMPLATE). Its workers are started as"
+                         " production starts them, `citizenvoice serve --workers W` with CITIZENVOICE_DATABASE_URL"
+                         " set: W processes on one SO_REUSEPORT port.")  # fmt: skip
         if self.page:
             gzipped = len(gzip.compress(self.page, compresslevel=9, mtime=0))
             lines.append(f"Pages: the essay page is {len(self.page):,} B ({gzipped:,} B gzipped, as sent); the bare"
@@ -960,11 +1004,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--verification", action="store_true",
                    help="phone verification required; each submit form's code is asked for (untimed) first")
     p.add_argument("--keep", action="store_true", help="keep the scratch directory (database copy, logs)")
+    p.add_argument("--database-url", default="", metavar="URL",
+                   help="also run the whole table on PostgreSQL: URL names a database holding the same essays,"
+                   " or an empty one the SQLite file is moved into first")  # fmt: skip
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.database_url and args.verification:
+        print("--verification reads the sent codes from the SQLite file; not with --database-url yet")
+        return 2
     if not loadlib.have_wrk():
         print("wrk is not installed (Debian: apt-get install wrk); using the slower Python load generator.")
     if shutil.which("nginx") is None and not args.no_nginx:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from citizenvoice import db
 from citizenvoice.domain import photos, printexport
 from citizenvoice.domain.printdesk import PAGE_STATES, PrintDeskError
 from citizenvoice.model.directions import Direction
@@ -69,6 +70,8 @@ def validate_feature(raw: dict[str, str], *, has_photo: bool) -> FeatureForm:
 
 
 async def _editable_page(conn: aiosqlite.Connection, page_id: int) -> page_store.PrintPage:
+    # The page's state, then its next feature version: one writer per page at a time (a no-op on SQLite).
+    await db.serialize(conn, f"print-page:{page_id}")
     page = await page_store.get_page(conn, page_id)
     if page is None:
         raise PrintDeskError("版面不存在。", 404)

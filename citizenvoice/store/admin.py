@@ -426,9 +426,16 @@ async def delete_old_login_failures(conn: aiosqlite.Connection, *, before: float
         return cur.rowcount
 
 
+# Essays' photos and feature articles' photos (one file may serve both: photos are stored by content).
+_REFERENCED_PHOTOS = (
+    "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL"
+    " UNION SELECT photo_path FROM page_features WHERE photo_path IS NOT NULL"
+)
+
+
 async def referenced_photos(conn: aiosqlite.Connection) -> set[str]:
-    """The photos essays refer to (``referenced_media`` for an async connection: PostgreSQL's backup)."""
-    return {r[0] for r in await fetch_all(conn, "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL")}
+    """The photos the site refers to (``referenced_media`` for an async connection: PostgreSQL's backup)."""
+    return {r[0] for r in await fetch_all(conn, _REFERENCED_PHOTOS)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -444,10 +451,7 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
 
 
 def referenced_media(conn: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in conn.execute(
-        "SELECT photo_path FROM essays WHERE photo_path IS NOT NULL"
-        " UNION SELECT photo_path FROM page_features WHERE photo_path IS NOT NULL"
-    )}
+    return {r[0] for r in conn.execute(_REFERENCED_PHOTOS)}
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -427,16 +427,22 @@ async def _load_docs(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, Se
 
 
 # ---------------------------------------------------------------------------------------------
-# PostgreSQL: the folded text with pg_trgm (migrations/postgresql/0005_search.sql)
+# PostgreSQL: a character and bigram index over the folded text (migrations/postgresql/0030)
 #
 # The same matching semantics as above, checked on the folded (NFKC + casefolded) text that Python
 # computes for both databases: a term matches where it is a substring of the folded headline, byline
-# or body. The three fields are joined by a newline, which no term holds, so no match spans two. A
-# trigram GIN index answers LIKE '%term%' for terms of three or more characters; for one or two
-# characters pg_trgm extracts no trigram and the scan reads every document's folded text, which is
-# correct but costs time in proportion to the index (see bench/RESULTS.md). ``~~`` is LIKE written so
-# db/dialect.py leaves it case-sensitive (it turns the word LIKE into ILIKE for SQLite's semantics).
-# Order: headline hits first, then newest first (there is no bm25 here; see docs/architecture.md).
+# or body. The three fields are joined by a newline, which no term holds, so no match spans two.
+# ``cv_search_grams(folded)`` is every distinct character and character pair of the text, and a GIN
+# index over it (an expression index: the arrays are never stored) answers the same questions as
+# SQLite's character and bigram columns: a term of one or two characters is one key, and the index's
+# answer is exact; a longer term is the intersection of its bigrams (rare keys, so few candidates),
+# confirmed by LIKE on the folded text. pg_trgm was the first design: it cannot narrow a term shorter
+# than three characters and read every essay (bench/RESULTS.md has both measured).
+# ``~~`` is LIKE written so db/dialect.py leaves it case-sensitive (it turns the word LIKE into ILIKE
+# for SQLite's semantics).
+# Order, as on SQLite: headline hits first; up to RANK_CAP matches the rest newest first (there is no
+# bm25 here; see docs/architecture.md), and above it each tier newest first by essay id, so a common
+# term costs a page and a count rather than a sort of every match.
 
 
 def _on_postgres(conn: object) -> bool:
@@ -465,12 +471,11 @@ async def _pg_rebuild(conn: aiosqlite.Connection, batch: int) -> int:
         )
         if not ids:
             return count
-        for doc in (await _load_docs(conn, ids)).values():
-            headline, folded = _folded(doc)
-            await conn.execute(
-                "UPDATE search_docs SET folded_headline = ?, folded = ? WHERE essay_id = ?",
-                (headline, folded, doc.essay_id),
-            )
+        # asyncpg's executemany sends a batch in one round trip (PgConnection's runs one statement a row).
+        await conn.raw.executemany(  # type: ignore[attr-defined]
+            "UPDATE search_docs SET folded_headline = $1, folded = $2 WHERE essay_id = $3",
+            [(*_folded(doc), doc.essay_id) for doc in (await _load_docs(conn, ids)).values()],
+        )
         count, after = count + len(ids), ids[-1]
 
 
@@ -478,26 +483,124 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _pg_match(terms: list[str], column: str, direction: str | None) -> tuple[str, list[object]]:
+    """The WHERE clause that finds every term in ``column`` through its gram index."""
+    clauses = [] if direction is None else ["d.direction = ?"]
+    params: list[object] = [] if direction is None else [direction]
+    for term in terms:
+        keys = [term] if len(term) <= 2 else list(dict.fromkeys(term[i : i + 2] for i in range(len(term) - 1)))
+        clauses.append(f"cv_search_grams(d.{column}) @> ARRAY[{', '.join('?' * len(keys))}]")
+        params += keys
+        if len(term) > 2:
+            clauses.append(f"d.{column} ~~ ?")
+            params.append(_like_pattern(term))
+    return " AND ".join(clauses), params
+
+
+# Planner settings for the search's statements (SET LOCAL: this transaction only). The grams are an
+# expression index, so any plan that filters rows instead of reading the index recomputes them, a few
+# ms an essay: priced at that cost (migration 0030) no such plan looks cheap, but a bitmap scan's
+# recheck is priced the same way although it runs only for lossy pages, so for a term in nearly every
+# essay a sequential scan looked no dearer (and recomputed 85,000 rows), and "the newest 20" walked the
+# primary key filtering row by row. Sequential and plain index scans are therefore off: every lookup
+# is a bitmap from the GIN index. The honest price makes a 20 ms query look like a costly one, which would
+# switch JIT compilation on (0.8 s at 100,000 essays); and a bitmap that outgrows work_mem turns lossy,
+# which means recomputing every row of a lossy page, so it gets room for a million essays.
+_PG_PLANNER = (
+    "SET LOCAL jit = off", "SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off",
+    "SET LOCAL work_mem = '64MB'",
+)  # fmt: skip
+
+
 async def _pg_search(
     conn: aiosqlite.Connection, terms: list[str], direction: str | None, limit: int, offset: int
 ) -> SearchResults:
+    raw = conn.raw  # type: ignore[attr-defined]
+    if raw.is_in_transaction():
+        for statement in _PG_PLANNER:
+            await raw.execute(statement)
+        return await _pg_answer(conn, terms, direction, limit, offset)
+    # One snapshot, so the count and the page agree (the SQLite caller's read transaction does that).
+    async with raw.transaction(isolation="repeatable_read", readonly=True):
+        for statement in _PG_PLANNER:
+            await raw.execute(statement)
+        return await _pg_answer(conn, terms, direction, limit, offset)
+
+
+async def _pg_answer(
+    conn: aiosqlite.Connection, terms: list[str], direction: str | None, limit: int, offset: int
+) -> SearchResults:
     needed = [t for t in terms if not any(t != u and t in u for u in terms)]
-    where = " AND ".join("d.folded ~~ ?" for _ in needed)
-    params: list[object] = [_like_pattern(t) for t in needed]
-    if direction is not None:
-        where += " AND d.direction = ?"
-        params.append(direction)
-    total = int(await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params))
-    headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
-    sql = (
-        f"SELECT d.essay_id, ({headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
-        " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
-    )
-    async with conn.execute(sql, [*[_like_pattern(t) for t in needed], *params, limit, offset]) as cur:
-        page = [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
+    where, params = _pg_match(needed, "folded", direction)
+    total = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params)  # noqa: S608
+    # A headline is short and stored inline, so LIKE on it costs less per row than its index would.
+    in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
+    like = [_like_pattern(t) for t in needed]
+    page: _Page = []
+    if total == 0:
+        pass
+    elif total <= RANK_CAP:
+        sql = (
+            f"SELECT d.essay_id, ({in_headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
+            " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
+        )
+        page = await _pg_page(conn, sql, [*like, *params, limit, offset])
+    else:
+        page = await _pg_recency_page(conn, needed, direction, (where, params), limit, offset)
     docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
     hits = [_hit(docs[essay_id], terms, hh) for essay_id, hh in page if essay_id in docs]
     return SearchResults(total=total, hits=hits, terms=terms, ranked=total <= RANK_CAP)
+
+
+async def _pg_recency_page(
+    conn: aiosqlite.Connection,
+    needed: list[str],
+    direction: str | None,
+    main: tuple[str, list[object]],
+    limit: int,
+    offset: int,
+) -> _Page:
+    """SQLite's _recency_page: headline hits, then the rest, each tier newest (highest id) first.
+
+    The first tier is found in the small headline index alone (a headline hit is a hit)."""
+    where, params = main
+    head_where, head_params = _pg_match(needed, "folded_headline", direction)
+    n_head = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {head_where}", head_params)  # noqa: S608
+    page: _Page = []
+    if offset < n_head:
+        page += [(i, True) for i in await _pg_newest(conn, head_where, head_params, limit, offset, n_head)]
+    if limit - len(page) > 0:
+        in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
+        rest = f"{where} AND NOT ({in_headline})"
+        rest_params = [*params, *[_like_pattern(t) for t in needed]]
+        found = await _pg_newest(conn, rest, rest_params, limit - len(page), max(0, offset - n_head), 0)
+        page += [(i, False) for i in found]
+    return page
+
+
+async def _pg_newest(
+    conn: aiosqlite.Connection, where: str, params: list[object], limit: int, offset: int, matches: int
+) -> list[int]:
+    """The ids of one page of matches, newest first, reading only the newest essays' rows.
+
+    A GIN index cannot give its matches in id order, so "ORDER BY essay_id DESC LIMIT 20" would read
+    every match (85,000 rows for 的 at 100,000 essays). Instead the scan is confined to the ids above a
+    bound (the index's bitmap ANDed with the primary key's range) sized from how dense the matches
+    are (``matches``, 0 when unknown), and the bound is lowered until the page is full or the range
+    holds every id. The ids above the bound are exactly the newest, so the page is exact."""
+    top = await _count_sql(conn, "SELECT coalesce(max(essay_id), 0) FROM search_docs", [])
+    span = (offset + limit) * 2 * (top // matches if matches else 8) + 64
+    sql = f"SELECT d.essay_id FROM search_docs d WHERE {where} AND d.essay_id > ? ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"  # noqa: S608
+    while True:
+        ids = await _ids(conn, sql, (*params, top - span, limit, offset))
+        if len(ids) == limit or top - span < 0:
+            return ids
+        span *= 4
+
+
+async def _pg_page(conn: aiosqlite.Connection, sql: str, params: list[object]) -> _Page:
+    async with conn.execute(sql, params) as cur:
+        return [(int(row[0]), bool(row[1])) for row in await cur.fetchall()]
 
 
 async def _count_sql(conn: aiosqlite.Connection, sql: str, params: list[object]) -> int:
