@@ -257,6 +257,17 @@ def _publish_compiled(client, staff: Staff, reporter: str, headline: str) -> int
     return essay_id
 
 
+def _reporter_and_moderator(client) -> Staff:
+    """The reporter "sunxy" (an editor) and the moderator "mod", each with a signed-in cookie jar."""
+    add_reporter(client)
+    staff = Staff(client)
+    client.cookies.clear()
+    login(client, "sunxy")
+    staff.jars["sunxy"] = dict(client.cookies)
+    staff.add("mod")
+    return staff
+
+
 def _credits(client, page_id: int) -> str:
     return db_read(client, print_store.get_page, page_id).credits
 
@@ -294,12 +305,7 @@ def test_the_page_credits_are_prefilled_from_the_reporters_and_stay_editable(cli
 
 
 def test_the_placeholder_credit_becomes_the_reporters_names(client) -> None:
-    add_reporter(client)
-    staff = Staff(client)
-    client.cookies.clear()
-    login(client, "sunxy")
-    staff.jars["sunxy"] = dict(client.cookies)
-    staff.add("mod")
+    staff = _reporter_and_moderator(client)
     essay_id = _publish_compiled(client, staff, "sunxy", "河堤上的新步道")
     staff.act_as("sunxy")
     page_id = _page(client, credits="本栏目内容由本报记者整理")
@@ -314,12 +320,7 @@ def test_a_compiled_essay_goes_to_print_with_the_authors_byline_and_the_author_s
     """The whole path: entered by a reporter, approved, cut for print, the author asked by SMS and
     answering through the link, locked, exported and printed, the author told at each step."""
     quiet(client)
-    add_reporter(client)
-    staff = Staff(client)
-    client.cookies.clear()
-    login(client, "sunxy")
-    staff.jars["sunxy"] = dict(client.cookies)
-    staff.add("mod")
+    staff = _reporter_and_moderator(client)
     essay_id = _publish_compiled(client, staff, "sunxy", "河堤上的新步道")
     staff.act_as("sunxy")
     page_id = _page(client)
