@@ -69,6 +69,51 @@ async def connect(url: str, *, command_timeout: float | None = COMMAND_TIMEOUT) 
     return await asyncpg.connect(url, timeout=CONNECT_TIMEOUT, command_timeout=command_timeout)
 
 
+class CoalescedRead:
+    """One query answering every caller that arrived before it started.
+
+    For a value read on every request (the page cache's content version): a pool acquire, a round
+    trip and the pool's reset per request cost cached pages most of their speed on PostgreSQL. Callers
+    that arrive while no query is running share the next one; callers that arrive while one runs wait
+    for the one after it, so every caller's answer comes from a query that began after the caller
+    asked (a publish committed before a request is always seen by it, as with a read of its own).
+    """
+
+    def __init__(self, database: Database, query: Callable[[dialect.PgConnection], Awaitable[T]]) -> None:
+        self._database = database
+        self._query = query
+        self._next: asyncio.Future[Any] | None = None  # the callers waiting for a query not yet begun
+        self._running = False
+
+    async def __call__(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._next is None or self._next.get_loop() is not loop:
+            self._next = loop.create_future()
+            if not self._running:
+                self._running = True
+                loop.create_task(self._fly())
+        # shield: a caller that gives up (a client gone) must not cancel the others' answer
+        return await asyncio.shield(self._next)
+
+    async def _fly(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None  # who asks from here on waits for the next query
+                try:
+                    async with self._database.read() as conn:
+                        value = await self._query(conn)
+                except BaseException as exc:  # every waiter sees the failure, as a read of its own would
+                    if not waiting.done():
+                        waiting.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                else:
+                    if not waiting.done():
+                        waiting.set_result(value)
+        finally:
+            self._running = False
+
+
 class Database:
     """The app's handle on PostgreSQL: ``async with db.write() as conn`` and ``async with db.read()``."""
 
@@ -80,6 +125,14 @@ class Database:
         self._size = max(2, readers + 2)
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._coalesced: dict[Any, CoalescedRead] = {}
+
+    def read_coalesced(self, query: Callable[[dialect.PgConnection], Awaitable[T]]) -> Awaitable[T]:
+        """``query(conn)`` on a read connection, one query shared by the callers waiting at once
+        (:class:`CoalescedRead`): for a small value every request reads."""
+        if query not in self._coalesced:
+            self._coalesced[query] = CoalescedRead(self, query)
+        return self._coalesced[query]()
 
     async def open(self) -> None:
         """Opens the pool; an unreachable server is logged and retried on first use (recovery without

@@ -443,12 +443,8 @@ def content_version(app: Any) -> int | None:
         return None
     if db.dialect == "sqlite":
         return public_store.content_version(db.peek())
-    return _read_content_version(db)  # awaited by the page cache: one indexed row, one round trip
-
-
-async def _read_content_version(db: Any) -> int | None:
-    async with db.read() as conn:
-        return await public_store.read_content_version(conn)
+    # Awaited by the page cache: one indexed row, one query for all the requests waiting at once.
+    return db.read_coalesced(public_store.read_content_version)
 
 
 routes = [
