@@ -24,7 +24,7 @@ from typing import Any
 from citizenvoice.domain import intake, moderation, photos, submission
 from citizenvoice.domain.messaging import notify
 from citizenvoice.domain.screening import ScreenerCache
-from citizenvoice.model.essays import Status, new_tracking_code
+from citizenvoice.model.essays import Status
 from citizenvoice.settings import Settings
 from citizenvoice.store import compiled as compiled_store
 from citizenvoice.store import essays as essay_store
@@ -117,7 +117,7 @@ async def enter(
                 raise _StaleForm()
             stored.update(essay_id=found.id, code=found.tracking_code)
             return
-        code = await _unused_code(conn)
+        code = await intake.unused_tracking_code(conn)
         if photo is not None:
             saved.append(photos.store_photo(photo, settings.media_path))
             essay = dataclasses.replace(essay, photo_path=saved[0])
@@ -154,13 +154,6 @@ async def enter(
         await intake.discard_photos(db, settings, saved)
         raise
     return Entered(values, form_token, essay_id=stored["essay_id"], token=token, tracking_code=stored["code"])
-
-
-async def _unused_code(conn: Any) -> str:
-    while True:
-        code = new_tracking_code()
-        if not await essay_store.tracking_code_exists(conn, code):
-            return code
 
 
 def credit_line(reporters: list[str]) -> str:

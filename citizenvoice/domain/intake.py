@@ -175,7 +175,7 @@ async def _store(
         if photo is not None:
             saved.append(photos.store_photo(photo, settings.media_path))
         essay = dataclasses.replace(essay, photo_path=saved[0] if saved else None)
-        code = await _unused_code(conn)
+        code = await unused_tracking_code(conn)
         # Verified, or verification off (then the per-phone limit bounds what the phone can be sent).
         essay_id = await essay_store.insert_essay(conn, essay, tracking_code=code, token=token, submit_ip=ip,
                                                   sms_channel=True)
@@ -209,7 +209,7 @@ async def _already_stored(conn: Any, nonce: str, token: str, essay: NewEssay) ->
     return True
 
 
-async def _unused_code(conn: Any) -> str:
+async def unused_tracking_code(conn: Any) -> str:
     while True:
         code = new_tracking_code()
         if not await essay_store.tracking_code_exists(conn, code):
