@@ -131,3 +131,60 @@ def test_write_at_once_runs_a_transaction_again_after_a_serialization_failure() 
 
     assert asyncio.run(scenario()) == ("done", "try 2")  # the first attempt rolled back, the second committed
     assert len(attempts) == 2
+
+
+def _published_essay(n: int) -> str:
+    return (
+        "INSERT INTO essays (tracking_code, token_hash, status, direction_id, headline, body, author_role,"
+        " author_name, byline_mode, submitted_at, updated_at, published_at)"
+        f" VALUES ('CV-TEST-000{n}', 'hash-{n}', 'published', (SELECT min(id) FROM directions), '标题{n}',"
+        " '正文', 'resident', '王某', 'full', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z',"
+        " '2026-12-01T00:00:00Z')"
+    )
+
+
+def test_two_writes_to_published_essays_in_opposite_orders_both_commit() -> None:
+    # Marking a print page printed updates its essays one after another; an edit of one of them may
+    # arrive in between. Each update of a public essay bumps the page-cache content version, one row:
+    # taken at the first update, it made the print desk hold that row while waiting for the edited
+    # essay, and the edit wait for that row while holding the essay — a deadlock, one of them aborted.
+    async def scenario() -> None:
+        a, b = await _hosts(pgtest.fresh_database())
+        try:
+            async with a.write() as conn:
+                first = (await conn.execute_insert(_published_essay(1)))[0]
+                second = (await conn.execute_insert(_published_essay(2)))[0]
+            async with a.read() as conn:
+                version_before = (await (await conn.execute(
+                    "SELECT version FROM list_versions WHERE name = 'public_content'")).fetchone())[0]
+            desk_began = asyncio.Event()
+
+            async def print_desk() -> str:
+                async with a.write() as conn:
+                    await conn.execute("UPDATE essays SET status = 'printed' WHERE id = ?", (first,))
+                    desk_began.set()
+                    await asyncio.sleep(0.3)  # the edit of the second essay arrives meanwhile
+                    await conn.execute("UPDATE essays SET status = 'printed' WHERE id = ?", (second,))
+                return "printed"
+
+            async def edit() -> str:
+                await desk_began.wait()
+                async with b.write() as conn:
+                    await conn.execute("UPDATE essays SET featured = 1 WHERE id = ?", (second,))
+                return "edited"
+
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(print_desk(), edit(), return_exceptions=True), timeout=30)
+            async with a.read() as conn:
+                rows = await (await conn.execute(
+                    "SELECT status, featured FROM essays WHERE id IN (?, ?) ORDER BY id", (first, second))).fetchall()
+                version_after = (await (await conn.execute(
+                    "SELECT version FROM list_versions WHERE name = 'public_content'")).fetchone())[0]
+            assert [str(o) for o in outcomes] == ["printed", "edited"]  # neither aborted as a deadlock
+            assert [tuple(r) for r in rows] == [("printed", 0), ("printed", 1)]
+            assert version_after == version_before + 3  # one bump per update of a public essay, all kept
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(scenario())
