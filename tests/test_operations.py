@@ -8,6 +8,7 @@ import sqlite3
 import tarfile
 import threading
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pgtest
 import pytest
@@ -293,3 +294,43 @@ def test_a_backup_restores_only_onto_the_database_kind_it_came_from(live, tmp_pa
     assert consistency(live)["essays"] == 3  # untouched
     assert run_cli(monkeypatch, on_sqlite, "restore", str(tmp_path / "from-postgres"), "--force") == 2
     assert "PostgreSQL" in capsys.readouterr().err
+
+
+@pytest.fixture
+def owned_by_a_plain_role(tmp_path, make_settings) -> Any:
+    """A site whose database belongs to an ordinary login role (no superuser, no CREATEDB): how a
+    paper's DBA hands the app its database."""
+    role = f"cv_app_{tmp_path.name[-24:].lower().replace('-', '_')}"
+    name = f"{role}_db"
+    pgtest._blocking(lambda: pgtest._admin(
+        f"CREATE ROLE {role} LOGIN PASSWORD 'app-password' NOSUPERUSER NOCREATEDB NOCREATEROLE",
+        f'CREATE DATABASE "{name}" OWNER {role}'))  # fmt: skip
+    parts = urlsplit(pgtest.url_for(name))
+    url = urlunsplit(parts._replace(netloc=f"{role}:app-password@{parts.hostname}:{parts.port}"))
+    yield make_settings(tmp_path / "site", database_url=url)
+    pgtest._blocking(lambda: pgtest._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f"DROP ROLE {role}"))
+
+
+@pytest.mark.skipif(not pgtest.enabled(), reason="needs PostgreSQL (CITIZENVOICE_TEST_DATABASE_URL)")
+def test_a_database_owner_without_superuser_migrates_backs_up_and_restores(owned_by_a_plain_role, tmp_path,
+                                                                          monkeypatch, capsys):
+    site = owned_by_a_plain_role
+    assert run_cli(monkeypatch, site, "migrate") == 0  # the extensions it creates are trusted ones
+    conn = connect(site)
+    for n in range(2):
+        insert_essay(conn, n, None)
+    conn.close()
+    assert run_cli(monkeypatch, site, "backup", str(tmp_path / "nightly")) == 0
+    conn = connect(site)
+    insert_essay(conn, 7, None)
+    conn.close()
+    capsys.readouterr()
+
+    assert run_cli(monkeypatch, site, "restore", str(tmp_path / "nightly"), "--force") == 0
+    assert "restored" in capsys.readouterr().out
+    assert consistency(site)["essays"] == 2
+    assert run_cli(monkeypatch, site, "check") == 0
+    assert "all checks passed" in capsys.readouterr().out
+    # The restored schema still belongs to the app's role: the next release's migration can alter it.
+    owners = pgtest.query(site, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    assert owners == [(urlsplit(site.database_url).username,)]
