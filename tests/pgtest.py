@@ -232,22 +232,9 @@ async def _pg_records(raw: Any, sql: str, params: tuple[Any, ...]) -> list[Any]:
 def move_sqlite_file(db_path: Any, url: str) -> None:
     """Copy a SQLite file (a generated data set) into the fresh PostgreSQL database at ``url``, as
     ``citizenvoice migrate-to-postgres`` would, so a test built on generated data runs on both."""
-    from citizenvoice.db import postgres, transfer
+    from citizenvoice.ops import moving
 
-    async def move() -> None:
-        raw = await postgres.connect(url, command_timeout=None)
-        try:
-            await postgres._load_id_tables(raw)
-            await transfer.copy(db_path, raw)
-            from citizenvoice.db import dialect
-            from citizenvoice.store import search
-
-            async with raw.transaction():
-                await search.rebuild_index(dialect.PgConnection(raw))
-        finally:
-            await raw.close()
-
-    _blocking(move)
+    _blocking(lambda: moving.move(db_path, url))
 
 
 def dump_text(settings: Any) -> str:

@@ -3,8 +3,8 @@ PostgreSQL (docs/operations.md, "Moving from SQLite").
 
 A consistent snapshot of the SQLite file (the backup API, while the site keeps serving) is copied table
 by table into the PostgreSQL database, which is migrated first and must hold nothing but what the
-migrations seed; sequences are set past the copied ids, the search index's folded text is computed,
-and each table's row count and checksum are compared and printed. The photos stay where they are:
+migrations seed; sequences are set past the copied ids, the search index's folded text is computed
+as its rows pass, and each table's row count and checksum are compared and printed. The photos stay where they are:
 ``CITIZENVOICE_MEDIA_DIR`` keeps naming the same directory, and the rows name the same files.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from citizenvoice import db as database
-from citizenvoice.db import dialect, postgres, transfer
+from citizenvoice.db import postgres, transfer
 from citizenvoice.ops.commands import command
 from citizenvoice.ops.maintenance import snapshot_database
 from citizenvoice.settings import Settings, _database_url
@@ -30,16 +30,14 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="the SQLite file (default: the site's, CITIZENVOICE_DATABASE_PATH)")
 
 
-async def _move(snapshot: Path, url: str) -> list[transfer.TableReport]:
+async def move(snapshot: Path, url: str) -> list[transfer.TableReport]:
+    """Copy the SQLite file ``snapshot`` into the empty, migrated database at ``url``."""
     conn = await postgres.connect(url, command_timeout=None)  # a large site's COPY takes minutes
     try:
         await postgres._load_id_tables(conn)
-        reports = await transfer.copy(snapshot, conn)
-        async with conn.transaction():
-            await search.rebuild_index(dialect.PgConnection(conn))
+        return await transfer.copy(snapshot, conn, derived={"search_docs": search.folded_columns})
     finally:
         await conn.close()
-    return reports
 
 
 @command("migrate-to-postgres", "copy this SQLite site into an empty PostgreSQL database", _arguments)
@@ -63,7 +61,11 @@ def migrate_to_postgres(args: argparse.Namespace, settings: Settings) -> int:
         database.migrate(Path(source))  # the snapshot must be at the schema the target has
         snapshot_database(Path(source), snapshot)
         try:
-            reports = asyncio.run(_move(snapshot, url))
+            reports = asyncio.run(move(snapshot, url))
+        except transfer.CopyFailed as exc:
+            print(f"migrate-to-postgres: the copy failed: {exc}; it was one transaction, rolled back:"
+                  " the target holds nothing of it", file=sys.stderr)  # fmt: skip
+            return 1
         except transfer.TransferError as exc:
             print(f"migrate-to-postgres: refused: {exc}; nothing was copied", file=sys.stderr)
             return 1

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -452,6 +453,12 @@ def _on_postgres(conn: object) -> bool:
 def _folded(doc: SearchDoc) -> tuple[str, str]:
     headline = normalize(doc.headline)
     return headline, "\n".join((headline, normalize(doc.byline), normalize(doc.body)))
+
+
+def folded_columns(row: Mapping[str, Any]) -> dict[str, str]:
+    """PostgreSQL's derived columns of one search_docs row, by name: what a bulk copy adds to each."""
+    headline, folded = _folded(SearchDoc(0, "", row["headline"], row["byline"], row["body"], ""))
+    return {"folded_headline": headline, "folded": folded}
 
 
 async def _pg_index(conn: aiosqlite.Connection, doc: SearchDoc) -> None:
