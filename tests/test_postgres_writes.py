@@ -133,14 +133,16 @@ def test_write_at_once_runs_a_transaction_again_after_a_serialization_failure() 
     assert len(attempts) == 2
 
 
-def _published_essay(n: int) -> str:
-    return (
-        "INSERT INTO essays (tracking_code, token_hash, status, direction_id, headline, body, author_role,"
-        " author_name, byline_mode, submitted_at, updated_at, published_at)"
-        f" VALUES ('CV-TEST-000{n}', 'hash-{n}', 'published', (SELECT min(id) FROM directions), '标题{n}',"
-        " '正文', 'resident', '王某', 'full', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z',"
-        " '2026-12-01T00:00:00Z')"
-    )
+_PUBLISHED_ESSAY = (
+    "INSERT INTO essays (tracking_code, token_hash, status, direction_id, headline, body, author_role,"
+    " author_name, byline_mode, submitted_at, updated_at, published_at)"
+    " VALUES (?, ?, 'published', (SELECT min(id) FROM directions), ?, '正文', 'resident', '王某', 'full',"
+    " '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')"
+)
+
+
+def _published_essay(n: int) -> tuple[str, tuple[str, str, str]]:
+    return _PUBLISHED_ESSAY, (f"CV-TEST-000{n}", f"hash-{n}", f"标题{n}")
 
 
 def test_two_writes_to_published_essays_in_opposite_orders_both_commit() -> None:
@@ -152,8 +154,8 @@ def test_two_writes_to_published_essays_in_opposite_orders_both_commit() -> None
         a, b = await _hosts(pgtest.fresh_database())
         try:
             async with a.write() as conn:
-                first = (await conn.execute_insert(_published_essay(1)))[0]
-                second = (await conn.execute_insert(_published_essay(2)))[0]
+                first = (await conn.execute_insert(*_published_essay(1)))[0]
+                second = (await conn.execute_insert(*_published_essay(2)))[0]
             async with a.read() as conn:
                 version_before = (await (await conn.execute(
                     "SELECT version FROM list_versions WHERE name = 'public_content'")).fetchone())[0]

@@ -4,8 +4,9 @@ PostgreSQL (docs/operations.md, "Moving from SQLite").
 A consistent snapshot of the SQLite file (the backup API, while the site keeps serving) is copied table
 by table into the PostgreSQL database, which is migrated first and must hold nothing but what the
 migrations seed; sequences are set past the copied ids, the search index's folded text is computed
-as its rows pass, and each table's row count and checksum are compared and printed. The photos stay where they are:
-``CITIZENVOICE_MEDIA_DIR`` keeps naming the same directory, and the rows name the same files.
+as its rows pass, and each table's row count and checksum are compared and printed. The photos stay
+where they are: ``CITIZENVOICE_MEDIA_DIR`` keeps naming the same directory, and the rows name the
+same files.
 """
 
 from __future__ import annotations
