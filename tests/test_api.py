@@ -118,6 +118,7 @@ def test_search_finds_published_essays_with_offsets_for_1_2_and_n_characters(api
             assert [text[s:e] for s, e in spans] == [q] * text.count(q), (q, part, spans)
         assert result["headline"]["highlights"]
     assert api.get("/api/v1/search", params={"q": "待审"}).json()["total"] == 0
+    assert answer["total"] == 1 and answer["total_exact"] is True
     empty = api.get("/api/v1/search", params={"q": "   "})
     assert empty.status_code == 422 and empty.json()["error"]["fields"]["q"] == "请输入要搜索的字词。"
 

@@ -88,7 +88,7 @@ async def all_ids(conn: aiosqlite.Connection, q: str, direction: str | None = No
         page = await search(conn, q, direction=direction, limit=3, offset=len(ids))
         ids += [h.essay_id for h in page.hits]
         if not page.hits:
-            assert len(ids) == page.total
+            assert len(ids) == page.total if page.total_exact else len(ids) > page.total
             return ids
 
 
@@ -311,6 +311,21 @@ def test_large_result_sets_stay_exact_with_headline_hits_first() -> None:
     assert ids == [18, 15, 12, 9, 6, 3, 20, 19, 17, 16, 14, 13, 11, 10, 8, 7, 5, 4, 2, 1]
     assert flags == [True, True, True] + [False] * 7
     assert ranked is False
+
+
+def test_counting_stops_at_the_cap_and_every_match_can_still_be_paged() -> None:
+    docs = [doc(i, f"第{i}篇，海。", headline="海" if i % 3 == 0 else "山") for i in range(1, 21)]
+
+    async def body(conn: aiosqlite.Connection) -> tuple[list[tuple[int, bool]], list[int]]:
+        await index_all(conn, docs)
+        with mock.patch.object(search_module, "COUNT_CAP", 5), mock.patch.object(search_module, "PROBE_CHARS", 1):
+            answers = [(r.total, r.total_exact) for r in [await search(conn, q) for q in ["海", "篇，海", "第1"]]]
+            return answers, await all_ids(conn, "海")
+
+    answers, ids = with_index(body)
+    # 20 essays hold 海 and 篇，海 (that one verified against the text); 11 hold 第1 (1, 10–19).
+    assert answers == [(5, False), (5, False), (5, False)]
+    assert ids == [18, 15, 12, 9, 6, 3, 20, 19, 17, 16, 14, 13, 11, 10, 8, 7, 5, 4, 2, 1]
 
 
 def test_long_terms_are_probed_by_their_ends_and_verified() -> None:

@@ -52,7 +52,14 @@ PROBE_CHARS = 6
 # is so unspecific that bm25 barely tells them apart (a character found in most essays has an IDF
 # of about zero). Such results keep headline hits first and then list each tier newest first by
 # essay id (ids grow with submission, so this is close to publication order); the total stays exact.
-RANK_CAP = 2000
+RANK_CAP = 1000
+
+# Matches are counted up to here and no further: beyond it a page says "more than 1,000" (and the API
+# ``total_exact: false``). An exact count costs time in proportion to the matches — a common two- or
+# four-character term matches 117,000 of a million essays, and counting them was most of the search's
+# 50–560 ms — while nobody can page further (the site shows 50 pages of 20, the API 1,000 results).
+# Not below RANK_CAP: the count also decides whether the matches are few enough to rank.
+COUNT_CAP = 1000
 
 # The FTS tables use the 'ascii' tokenizer with every printable ASCII punctuation mark declared a
 # token character, so the only separators left are the space that joins the shadow's tokens and
@@ -89,6 +96,7 @@ class SearchResults:
     hits: list[SearchHit]
     terms: list[str]
     ranked: bool = True  # False when more than RANK_CAP matches were ordered by recency instead
+    total_exact: bool = True  # False: there are more than ``total`` (= COUNT_CAP) matches
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,8 +324,8 @@ async def search(
     if plan.verify:
         total, page, docs = await _verified_page(conn, plan, direction, limit, offset)
     else:
-        total = await _count(conn, "search_fts", plan.main(direction))
-        ranked = total <= RANK_CAP
+        total = await _count(conn, "search_fts", plan.main(direction), up_to=COUNT_CAP + 1)
+        ranked = total <= min(RANK_CAP, COUNT_CAP)
         if total == 0:
             page = []
         elif ranked:
@@ -326,11 +334,20 @@ async def search(
             page = await _recency_page(conn, plan, direction, limit, offset)
         docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
     hits = [_hit(docs[essay_id], terms, headline_hit) for essay_id, headline_hit in page if essay_id in docs]
-    return SearchResults(total=total, hits=hits, terms=terms, ranked=ranked)
+    return _results(total, hits, terms, ranked)
 
 
-async def _count(conn: aiosqlite.Connection, table: str, expr: str) -> int:
-    async with conn.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (expr,)) as cur:  # noqa: S608
+def _results(counted: int, hits: list[SearchHit], terms: list[str], ranked: bool) -> SearchResults:
+    """The answer, its total cut to COUNT_CAP (``counted`` may run one past it, or further)."""
+    exact = counted <= COUNT_CAP
+    return SearchResults(total=min(counted, COUNT_CAP), hits=hits, terms=terms, ranked=ranked and exact,
+                         total_exact=exact)  # fmt: skip
+
+
+async def _count(conn: aiosqlite.Connection, table: str, expr: str, *, up_to: int) -> int:
+    """Matches of ``expr``, counted no further than ``up_to``: the scan stops there."""
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)"  # noqa: S608
+    async with conn.execute(sql, (expr, up_to)) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
@@ -369,7 +386,8 @@ async def _recency_page(
     not the match count. The small headline table keeps counting the first tier cheap.
     """
     head = plan.headline(direction)
-    n_head = await _count(conn, "search_headline_fts", head)
+    # Counted just past the page: more headline hits than that and the page is all headline hits.
+    n_head = await _count(conn, "search_headline_fts", head, up_to=offset + limit + 1)
     page: _Page = []
     if offset < n_head:
         sql = (
@@ -512,10 +530,11 @@ def _pg_match(terms: list[str], column: str, direction: str | None) -> tuple[str
 # primary key filtering row by row. Sequential and plain index scans are therefore off: every lookup
 # is a bitmap from the GIN index. The honest price makes a 20 ms query look like a costly one, which would
 # switch JIT compilation on (0.8 s at 100,000 essays); and a bitmap that outgrows work_mem turns lossy,
-# which means recomputing every row of a lossy page, so it gets room for a million essays.
+# which means recomputing every row of a lossy page, so it gets room for a million essays. Counts stop at
+# COUNT_CAP, so a parallel scan's workers cost more to start (6 ms at 1 M essays) than they save.
 _PG_PLANNER = (
     "SET LOCAL jit = off", "SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off",
-    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL work_mem = '64MB'", "SET LOCAL max_parallel_workers_per_gather = 0",
 )  # fmt: skip
 
 
@@ -539,24 +558,26 @@ async def _pg_answer(
 ) -> SearchResults:
     needed = [t for t in terms if not any(t != u and t in u for u in terms)]
     where, params = _pg_match(needed, "folded", direction)
-    total = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {where}", params)  # noqa: S608
+    total = await _count_sql(conn, f"SELECT count(*) FROM (SELECT 1 FROM search_docs d WHERE {where} LIMIT ?) m",  # noqa: S608
+                             [*params, COUNT_CAP + 1])  # fmt: skip
     # A headline is short and stored inline, so LIKE on it costs less per row than its index would.
     in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
     like = [_like_pattern(t) for t in needed]
     page: _Page = []
     if total == 0:
         pass
-    elif total <= RANK_CAP:
+    elif total <= min(RANK_CAP, COUNT_CAP):
         sql = (
             f"SELECT d.essay_id, ({in_headline}) AS hh FROM search_docs d WHERE {where}"  # noqa: S608
             " ORDER BY hh DESC, d.published_at DESC, d.essay_id DESC LIMIT ? OFFSET ?"
         )
         page = await _pg_page(conn, sql, [*like, *params, limit, offset])
     else:
-        page = await _pg_recency_page(conn, needed, direction, (where, params), limit, offset)
+        matches = total if total <= COUNT_CAP else 0  # 0: more than counted, density unknown
+        page = await _pg_recency_page(conn, needed, direction, (where, params), limit, offset, matches)
     docs = await _load_docs(conn, [essay_id for essay_id, _ in page])
     hits = [_hit(docs[essay_id], terms, hh) for essay_id, hh in page if essay_id in docs]
-    return SearchResults(total=total, hits=hits, terms=terms, ranked=total <= RANK_CAP)
+    return _results(total, hits, terms, total <= RANK_CAP)
 
 
 async def _pg_recency_page(
@@ -566,21 +587,25 @@ async def _pg_recency_page(
     main: tuple[str, list[object]],
     limit: int,
     offset: int,
+    matches: int,
 ) -> _Page:
     """SQLite's _recency_page: headline hits, then the rest, each tier newest (highest id) first.
 
-    The first tier is found in the small headline index alone (a headline hit is a hit)."""
+    The first tier is found in the small headline index alone (a headline hit is a hit), counted
+    just past the page, as there."""
     where, params = main
     head_where, head_params = _pg_match(needed, "folded_headline", direction)
-    n_head = await _count_sql(conn, f"SELECT count(*) FROM search_docs d WHERE {head_where}", head_params)  # noqa: S608
+    n_head = await _count_sql(conn, f"SELECT count(*) FROM (SELECT 1 FROM search_docs d WHERE {head_where} LIMIT ?) m",  # noqa: S608
+                              [*head_params, offset + limit + 1])  # fmt: skip
     page: _Page = []
     if offset < n_head:
-        page += [(i, True) for i in await _pg_newest(conn, head_where, head_params, limit, offset, n_head)]
+        counted = n_head if n_head <= offset + limit else 0  # 0: density unknown
+        page += [(i, True) for i in await _pg_newest(conn, head_where, head_params, limit, offset, counted)]
     if limit - len(page) > 0:
         in_headline = " AND ".join("d.folded_headline ~~ ?" for _ in needed)
         rest = f"{where} AND NOT ({in_headline})"
         rest_params = [*params, *[_like_pattern(t) for t in needed]]
-        found = await _pg_newest(conn, rest, rest_params, limit - len(page), max(0, offset - n_head), 0)
+        found = await _pg_newest(conn, rest, rest_params, limit - len(page), max(0, offset - n_head), matches)
         page += [(i, False) for i in found]
     return page
 
@@ -595,7 +620,10 @@ async def _pg_newest(
     bound (the index's bitmap ANDed with the primary key's range) sized from how dense the matches
     are (``matches``, 0 when unknown), and the bound is lowered until the page is full or the range
     holds every id. The ids above the bound are exactly the newest, so the page is exact."""
-    top = await _count_sql(conn, "SELECT coalesce(max(essay_id), 0) FROM search_docs", [])
+    # The bound starts below the last id handed out, an upper bound of the newest published essay's
+    # (any value is correct; a close one saves rounds). The sequence is one row: under the planner
+    # settings above max(essay_id) could use no index and read all 850,000 keys (0.1 s at 1 M essays).
+    top = await _count_sql(conn, "SELECT last_value FROM essays_id_seq", [])
     span = (offset + limit) * 2 * (top // matches if matches else 8) + 64
     sql = f"SELECT d.essay_id FROM search_docs d WHERE {where} AND d.essay_id > ? ORDER BY d.essay_id DESC LIMIT ? OFFSET ?"  # noqa: S608
     while True:

@@ -221,7 +221,7 @@ async def search_essays(request: Request) -> Response:
     following = offset + SEARCH_PAGE_SIZE
     more = following < min(results.total, SEARCH_MAX_RESULTS)
     return jsonapi.cached(request, schema.SearchResults(
-        query=q, terms=results.terms, total=results.total, results=hits,
+        query=q, terms=results.terms, total=results.total, total_exact=results.total_exact, results=hits,
         next_cursor=str(following) if more else None,
     ))
 

@@ -132,6 +132,7 @@ class SearchResults(Base):
     query: str
     terms: list[str]
     total: int
+    total_exact: bool  # false: more than ``total`` matches (counting stops at 1,000)
     results: list[SearchHit]
     next_cursor: Cursor
 
