@@ -277,7 +277,7 @@ def _on_a_print_page_with_a_signoff(client: TestClient, essay_id: int) -> None:
         ).lastrowid
         conn.execute(
             "INSERT INTO print_pages (id, paper, pub_date, page_label, column_title, slots, created_by, created_at,"
-            " updated_at) VALUES (1, '锦州日报', '2026-11-24', 'T08', '写给下一个五年', 4, ?, 'now', 'now')",
+            " updated_at) VALUES (1, '锦州日报', '2026-11-24', '要闻T版', '写给下一个五年', 4, ?, 'now', 'now')",
             (editor,),
         )
         conn.execute("INSERT INTO print_slots (page_id, essay_id, position) VALUES (1, ?, 1)", (essay_id,))
@@ -320,7 +320,7 @@ def test_the_export_holds_the_signoff_the_author_saw_but_no_print_desk_internals
     ]
     assert set(doc["signoffs"][0]) == SIGNOFF_KEYS
     # The verification note, the page placement and the editor stay in the newsroom.
-    for internal in ("已致电", "内部", "T08", "写给下一个五年", "editor-zhao"):
+    for internal in ("已致电", "内部", "要闻T版", "写给下一个五年", "editor-zhao"):  # not "T08": a timestamp holds that at 08:00 UTC
         assert internal not in response.text
 
 
