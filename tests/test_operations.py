@@ -238,6 +238,14 @@ def test_check_reports_orphaned_media_and_missing_migrations(live, monkeypatch, 
     assert "migration not applied: 0006_admin" in capsys.readouterr().out
 
 
+def test_check_reports_queue_counts_that_disagree_with_the_essays(live, monkeypatch, capsys):
+    assert run_cli(monkeypatch, live, "check") == 0
+    capsys.readouterr()
+    pgtest.execute(live, "UPDATE essay_counts SET n = n + 2 WHERE status = 'pending'")
+    assert run_cli(monkeypatch, live, "check") == 1
+    assert "integrity: essay counts: pending at review stage 1 kept as 5, essays hold 3" in capsys.readouterr().out
+
+
 def test_check_without_a_database_fails(tmp_path, monkeypatch, capsys, make_settings):
     overrides = {"database_url": pgtest.empty_database()} if pgtest.enabled() else {}
     assert run_cli(monkeypatch, make_settings(tmp_path / "empty", **overrides), "check") == 1

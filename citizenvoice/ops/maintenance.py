@@ -360,16 +360,17 @@ def run_checks(settings: Settings) -> CheckReport:
 
 def _run_checks_pg(settings: Settings, report: CheckReport) -> CheckReport:
     try:
-        found = _pg(lambda: pgdump.facts(settings.database_url, more=admin_store.referenced_photos))
+        found = _pg(lambda: pgdump.facts(settings.database_url, more=admin_store.checked_facts))
     except OperationError as exc:
         report.problems.append(f"cannot read the database at {_target(settings)}: {exc}")
         return report
     if not found.migrations:
         report.problems.append(f"no database at {_target(settings)} (run `citizenvoice migrate`)")
         return report
-    report.problems += [f"integrity: {p}" for p in found.problems]
+    checked = found.extra or admin_store.CheckedFacts(set(), [])
+    report.problems += [f"integrity: {p}" for p in [*found.problems, *checked.problems]]
     _check_migrations(report, found.migrations, database.PG_MIGRATIONS_DIR)
-    _check_media(report, settings.media_path, found.extra or set())
+    _check_media(report, settings.media_path, checked.photos)
     return report
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -438,6 +439,38 @@ async def referenced_photos(conn: aiosqlite.Connection) -> set[str]:
     return {r[0] for r in await fetch_all(conn, _REFERENCED_PHOTOS)}
 
 
+# The keys where the queue's kept counts (essay_counts, migration 0035) and the essays disagree: a
+# trigger dropped or disabled, or rows written around it. One statement for both databases.
+_COUNT_DRIFT = """
+SELECT k.status, k.review_stage, coalesce(c.n, 0) AS kept, coalesce(e.n, 0) AS actual
+FROM (SELECT status, review_stage FROM essay_counts UNION SELECT status, review_stage FROM essays) AS k
+LEFT JOIN (SELECT status, review_stage, sum(n) AS n FROM essay_counts GROUP BY status, review_stage) AS c
+  ON c.status = k.status AND c.review_stage = k.review_stage
+LEFT JOIN (SELECT status, review_stage, count(*) AS n FROM essays GROUP BY status, review_stage) AS e
+  ON e.status = k.status AND e.review_stage = k.review_stage
+WHERE coalesce(c.n, 0) <> coalesce(e.n, 0)
+ORDER BY k.status, k.review_stage
+"""
+
+
+def _drift_lines(rows: Iterable[Any]) -> list[str]:
+    return [f"essay counts: {r[0]} at review stage {r[1]} kept as {r[2]}, essays hold {r[3]}" for r in rows]
+
+
+@dataclass(frozen=True)
+class CheckedFacts:
+    """What ``citizenvoice check`` reads through the store on PostgreSQL, in the backup's snapshot."""
+
+    photos: set[str]
+    problems: list[str]
+
+
+async def checked_facts(conn: aiosqlite.Connection) -> CheckedFacts:
+    counted = await fetch_value(conn, "SELECT to_regclass('essay_counts') IS NOT NULL")  # 0035 applied
+    drift = _drift_lines(await fetch_all(conn, _COUNT_DRIFT)) if counted else []
+    return CheckedFacts(await referenced_photos(conn), drift)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Maintenance (plain sqlite3: the command line runs these with the server possibly up)
 
@@ -447,6 +480,8 @@ def integrity_problems(conn: sqlite3.Connection) -> list[str]:
     problems += [
         f"foreign key: {r[0]} row {r[1]} -> {r[2]}" for r in conn.execute("PRAGMA foreign_key_check")
     ]
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'essay_counts'").fetchone():  # 0035 applied
+        problems += _drift_lines(conn.execute(_COUNT_DRIFT))
     return problems
 
 
